@@ -1,0 +1,1 @@
+"""searchapp: full-text search for news articles, one paragraph per document."""

@@ -1,0 +1,73 @@
+"""Settings with defaults and one line of help each, read from `SEARCHAPP_*` variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PREFIX = "SEARCHAPP_"
+
+
+def _setting(default: object, help: str) -> object:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: str = _setting("index", "Folder of the index (built by `searchapp index build`).")
+    embed_origins: tuple[str, ...] = _setting(
+        (), "Origins allowed to embed the widget and call the API cross-origin (JSON list or comma-separated)."
+    )
+    per_page: int = _setting(10, "Hits per page by default.")
+    max_per_page: int = _setting(100, "Largest page size a request may ask for.")
+    max_page: int = _setting(1000, "Deepest page a request may ask for.")
+    max_query_length: int = _setting(500, "Longest query accepted, in characters.")
+    search_time_limit: float = _setting(2.0, "Seconds a search may run before it returns what it found so far.")
+    cache_size: int = _setting(256, "Search results kept in each worker's LRU cache (0 turns it off).")
+    rate_limit: int = _setting(0, "Requests per minute allowed from one client address (0: no limit).")
+    entities: bool = _setting(True, "Extract people, places and organisations while indexing.")
+
+    @classmethod
+    def help(cls) -> dict[str, str]:
+        return {PREFIX + f.name.upper(): f.metadata["help"] for f in fields(cls)}
+
+
+def _convert(raw: str, default: object) -> object:
+    """A variable's text as the type of its default (JSON accepted for lists and numbers)."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, tuple):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw.split(",")
+        if isinstance(value, str):
+            value = [value]
+        return tuple(str(item).strip().rstrip("/") for item in value if str(item).strip())
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, then from keyword overrides; bad values raise ValueError."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for setting in fields(Settings):
+        raw = environ.get(PREFIX + setting.name.upper())
+        if raw is not None and raw != "":
+            try:
+                values[setting.name] = _convert(raw, setting.default)
+            except ValueError:
+                raise ValueError(f"{PREFIX}{setting.name.upper()}={raw!r} is not a valid value") from None
+    settings = replace(Settings(), **values)
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def index_path(settings: Settings) -> Path:
+    return Path(settings.index)

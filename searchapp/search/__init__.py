@@ -1,0 +1,535 @@
+"""Search: query parsing, filters, facet counts, highlighting, spelling, paging.
+
+`Search(index_path).search(request)` returns a `SearchPage`; the web layer and
+the CLI both call it and never touch Whoosh.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from markupsafe import Markup
+from whoosh import highlight, sorting
+from whoosh import query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.searching import Searcher
+
+from ..indexing import IndexHandle, IndexMissing, read_meta
+from .facets import FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selection_filters
+from .query import QueryError, clean_query_text, parse_query, query_terms, suggest_query, typo_tolerant_text
+
+__all__ = [
+    "FACETS", "Facet", "Hit", "IndexMissing", "InvalidSearch", "QueryError", "Search",
+    "SearchPage", "SearchRequest", "ArticleView", "make_request",
+]
+
+log = logging.getLogger(__name__)
+
+SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
+FRAGMENTS = 3
+OPENING_CHARS = 240
+WHOLE_PARAGRAPH_CHARS = 360  # shorter paragraphs are shown whole, not in fragments
+
+
+class InvalidSearch(ValueError):
+    """Search parameters that cannot be understood; the message says what to fix."""
+
+
+class ArticleNotFound(LookupError):
+    def __init__(self, article_id: str):
+        super().__init__(f"There is no article {article_id!r} in the index.")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_query_length: int = 500
+    max_page: int = 1000
+    max_per_page: int = 100
+    time_limit: float = 2.0
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+    group: bool = False
+    typing: bool = True
+
+    @property
+    def selected(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.filters)
+
+    def with_changes(self, **changes) -> SearchRequest:
+        return replace(self, **changes)
+
+
+def _positive_int(raw: object, name: str, default: int, maximum: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidSearch(f"{name} must be a whole number, not {str(raw)[:40]!r}.") from None
+    if not 1 <= value <= maximum:
+        raise InvalidSearch(f"{name} must be between 1 and {maximum}, not {value}.")
+    return value
+
+
+def make_request(
+    q: str = "",
+    filters: Mapping[str, Sequence[str]] | None = None,
+    sort: str | None = None,
+    page: object = None,
+    per_page: object = None,
+    group: str | bool | None = None,
+    limits: Limits = Limits(),
+    default_per_page: int = 10,
+) -> SearchRequest:
+    """A validated request; raises `InvalidSearch` with a message for the person."""
+    q = clean_query_text(q or "")
+    if len(q) > limits.max_query_length:
+        raise InvalidSearch(f"The query is {len(q)} characters long; the limit is {limits.max_query_length}.")
+    sort = sort or "relevance"
+    if sort not in SORTS:
+        raise InvalidSearch(f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}.")
+    chosen: list[tuple[str, tuple[str, ...]]] = []
+    for name, values in (filters or {}).items():
+        if name not in FACETS_BY_NAME:
+            raise InvalidSearch(f"There is no facet {name[:40]!r}; facets are {', '.join(FACETS_BY_NAME)}.")
+        cleaned = tuple(dict.fromkeys(clean_query_text(v) for v in values if v and v.strip()))
+        if len(cleaned) > 50 or any(len(v) > 200 for v in cleaned):
+            raise InvalidSearch(f"Too many or too long values for facet {name!r}.")
+        if cleaned:
+            chosen.append((name, cleaned))
+    chosen.sort(key=lambda item: [spec.name for spec in FACETS].index(item[0]))
+    if group not in (None, "", False, True, "article", "1", "true", "0", "false", "none"):
+        raise InvalidSearch(f"group must be 'article' or empty, not {str(group)[:40]!r}.")
+    return SearchRequest(
+        q=q,
+        filters=tuple(chosen),
+        sort=sort,
+        page=_positive_int(page, "page", 1, limits.max_page),
+        per_page=_positive_int(per_page, "per_page", default_per_page, limits.max_per_page),
+        group=group in (True, "article", "1", "true"),
+    )
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    article_id: str
+    title: str
+    title_html: Markup
+    position: int
+    section: str
+    kind: str
+    published: str
+    author: str
+    source: str
+    url: str
+    topic: str
+    text: str
+    highlights: Markup
+    score: float
+    partial: bool = False  # matches only some of the words
+    more_in_article: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id, "article_id": self.article_id, "title": self.title,
+            "position": self.position, "section": self.section, "kind": self.kind,
+            "published": self.published, "url": self.url, "text": self.text,
+            "highlights": str(self.highlights), "score": round(self.score, 4),
+            "partial": self.partial, "more_in_article": self.more_in_article,
+        }
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    request: SearchRequest
+    total: int
+    hits: tuple[Hit, ...]
+    facets: tuple[Facet, ...]
+    suggestion: str = ""
+    corrected: bool = False  # the hits are for `suggestion`, since the query found nothing
+    partial_from: int | None = None  # index in `hits` from which hits match only some words
+    notices: tuple[str, ...] = ()
+    timed_out: bool = False
+    documents: int = 0
+    articles: int = 0
+    seconds: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.request.per_page))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "query": self.request.q,
+            "total": self.total,
+            "page": self.request.page,
+            "per_page": self.request.per_page,
+            "pages": self.pages,
+            "sort": self.request.sort,
+            "group": "article" if self.request.group else None,
+            "hits": [hit.to_json() for hit in self.hits],
+            "facets": {
+                facet.name: [
+                    {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
+                    for v in facet.values
+                ]
+                for facet in self.facets
+            },
+            "suggestion": self.suggestion or None,
+            "corrected": self.corrected,
+            "notices": list(self.notices),
+            "timed_out": self.timed_out,
+            "documents": self.documents,
+        }
+
+
+@dataclass(frozen=True)
+class ArticleParagraph:
+    id: str
+    position: int
+    section: str
+    kind: str
+    html: Markup
+    matched: bool
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    id: str
+    title: str
+    title_html: Markup
+    author: str
+    published: str
+    source: str
+    url: str
+    topic: str
+    credit: str
+    paragraphs: tuple[ArticleParagraph, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id, "title": self.title, "author": self.author, "published": self.published,
+            "source": self.source, "url": self.url, "topic": self.topic, "credit": self.credit,
+            "paragraphs": [
+                {"id": p.id, "position": p.position, "section": p.section, "kind": p.kind,
+                 "text": html.unescape(_strip_marks(str(p.html))), "highlights": str(p.html)}
+                for p in self.paragraphs
+            ],
+        }
+
+
+def _strip_marks(text: str) -> str:
+    return text.replace("<mark>", "").replace("</mark>", "")
+
+
+class MarkFormatter(highlight.Formatter):
+    """Matches in `<mark>`, everything else escaped; fragments joined by an ellipsis."""
+
+    between = " … "
+
+    def format_token(self, text, token, replace=False):
+        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
+
+    def _text(self, text):
+        return html.escape(text, quote=False)
+
+
+_TEXT_FORMATTER = MarkFormatter()
+_FRAGMENTER = highlight.ContextFragmenter(maxchars=220, surround=60)
+_WHOLE = highlight.WholeFragmenter(charlimit=None)
+_HIGHLIGHTER = highlight.Highlighter(fragmenter=_FRAGMENTER, formatter=_TEXT_FORMATTER)
+
+
+def _opening(text: str) -> str:
+    if len(text) <= OPENING_CHARS:
+        return html.escape(text, quote=False)
+    cut = text.rfind(" ", 0, OPENING_CHARS)
+    return html.escape(text[: cut if cut > 0 else OPENING_CHARS], quote=False) + " …"
+
+
+@dataclass
+class _Match:
+    """The documents a query matches, before and after the facet filters."""
+
+    query: wq.Query | None  # ranks the full matches (None: no query, every document)
+    strict: set[int]  # documents matching every word
+    filtered: set[int]  # matching documents the facet selection allows
+    matching: set[int]  # what facet counts describe: strict, or with partial matches
+    relaxed: wq.Query | None = None  # ranks partial matches, when the page was filled up
+    suggestion: str = ""
+    corrected: bool = False
+    notices: list[str] = field(default_factory=list)
+
+
+class Search:
+    """Searches one index folder; safe to share across threads."""
+
+    def __init__(self, index_path: Path, limits: Limits = Limits(), cache_size: int = 256):
+        self.handle = IndexHandle(Path(index_path))
+        self.limits = limits
+        self._cache: OrderedDict[tuple, SearchPage] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+        self._columns: dict[int, FacetColumns] = {}
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _searcher(self) -> Searcher:
+        return self.handle.searcher()
+
+    def _facet_columns(self, searcher: Searcher) -> FacetColumns:
+        reader = searcher.reader()
+        key = id(reader)
+        columns = self._columns.get(key)
+        if columns is None or columns._reader is not reader:
+            columns = FacetColumns(reader)
+            self._columns = {key: columns, **{k: v for k, v in list(self._columns.items())[-3:]}}
+        return columns
+
+    def _generation_key(self, searcher: Searcher) -> tuple:
+        return (str(self.handle.generation), searcher.reader().generation(), searcher.doc_count())
+
+    def _cached(self, key: tuple) -> SearchPage | None:
+        with self._cache_lock:
+            page = self._cache.get(key)
+            if page is not None:
+                self._cache.move_to_end(key)
+            return page
+
+    def _remember(self, key: tuple, page: SearchPage) -> None:
+        if self._cache_size <= 0 or page.timed_out:
+            return
+        with self._cache_lock:
+            self._cache[key] = page
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    # -- searching --------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        searcher = self._searcher()
+        key = (self._generation_key(searcher), request)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        started = time.perf_counter()
+        page = self._search(searcher, request)
+        page = replace(page, seconds=round(time.perf_counter() - started, 4))
+        self._remember(key, page)
+        return page
+
+    def _matching(self, searcher: Searcher, q: wq.Query | None) -> set[int]:
+        if q is None:
+            return set(searcher.reader().all_doc_ids())
+        return set(searcher.docs_for_query(q))
+
+    def _search(self, searcher: Searcher, request: SearchRequest) -> SearchPage:
+        columns = self._facet_columns(searcher)
+        selected = request.selected
+        notices = self._unknown_values(columns, selected)
+        filters = selection_filters(columns, selected)
+        match = self._match(searcher, request, filters)
+        notices += match.notices
+        facets = count_facets(columns, match.matching, filters, selected,
+                              {"article": self._article_titles(searcher, columns, match.filtered, selected)})
+        hits, partial_from, timed_out = self._hits(searcher, request, match, columns)
+        total = len(match.filtered)
+        if request.group:
+            total = len(columns.count(FACETS_BY_NAME["article"], match.filtered))
+        if timed_out:
+            notices.append("The search took too long and was stopped; these are the hits found so far.")
+        last_page = max(1, math.ceil(total / request.per_page))
+        if request.page > last_page:
+            notices.append(f"There {'is' if last_page == 1 else 'are'} only {last_page} page{'s' * (last_page > 1)} of results.")
+        return SearchPage(
+            request=request, total=total, hits=tuple(hits), facets=tuple(facets),
+            suggestion=match.suggestion, corrected=match.corrected, partial_from=partial_from,
+            notices=tuple(dict.fromkeys(notices)), timed_out=timed_out,
+            documents=searcher.doc_count(), articles=columns.distinct(FACETS_BY_NAME["article"]),
+        )
+
+    @staticmethod
+    def _unknown_values(columns: FacetColumns, selected: Mapping[str, tuple[str, ...]]) -> list[str]:
+        return [
+            f"No paragraph has {FACETS_BY_NAME[name].label.lower()} “{value}”."
+            for name, values in selected.items()
+            for value in values
+            if not columns.known(FACETS_BY_NAME[name], value)
+        ]
+
+    def _match(self, searcher: Searcher, request: SearchRequest, filters: dict[str, set[int]]) -> _Match:
+        """Which documents the query matches: all words; else most words; else close spellings."""
+        if not request.q:
+            matching = self._matching(searcher, None)
+            return _Match(None, matching, intersect(matching, filters.values()), matching)
+        parsed = parse_query(request.q, searcher, typing=request.typing)
+        strict = self._matching(searcher, parsed.query) if not parsed.is_empty else set()
+        match = _Match(parsed.query, strict, intersect(strict, filters.values()), strict, notices=parsed.notices)
+        if not parsed.is_empty and len(match.filtered) < request.per_page and len(parsed.words) > 1:
+            relaxed = parse_query(request.q, searcher, typing=request.typing, match_all=False)
+            loose = self._matching(searcher, relaxed.query)
+            if len(loose) > len(strict):
+                match.relaxed, match.matching = relaxed.query, loose
+                match.filtered = intersect(loose, filters.values())
+        if match.filtered:
+            return match
+        match.suggestion = suggest_query(request.q, searcher)
+        tolerant_text = typo_tolerant_text(request.q, searcher)
+        if tolerant_text:
+            tolerant = parse_query(tolerant_text, searcher, typing=False)
+            close = self._matching(searcher, tolerant.query)
+            if intersect(close, filters.values()):
+                return _Match(tolerant.query, close, intersect(close, filters.values()), close,
+                              suggestion=match.suggestion, corrected=True, notices=match.notices)
+        return match
+
+    def _article_titles(self, searcher: Searcher, columns: FacetColumns, docs: set[int], selected) -> dict[str, str]:
+        spec = FACETS_BY_NAME["article"]
+        counts = columns.count(spec, docs)
+        wanted = [value for value, _ in counts.most_common(10)] + list(selected.get("article", ()))
+        titles = {}
+        for article_id in wanted:
+            stored = searcher.document(article_id=article_id)
+            if stored:
+                titles[article_id] = stored.get("title", article_id)
+        return titles
+
+    def _sortedby(self, request: SearchRequest):
+        if request.sort == "relevance":
+            return None
+        return sorting.MultiFacet([
+            sorting.FieldFacet("published", reverse=request.sort == "newest"),
+            sorting.FieldFacet("article_id"),
+            sorting.FieldFacet("position"),
+        ])
+
+    def _run(self, searcher: Searcher, q: wq.Query, allowed: set[int], request: SearchRequest, limit: int):
+        """Top `limit` documents of `q` among `allowed`, within the time limit."""
+        collector = searcher.collector(
+            limit=limit, sortedby=self._sortedby(request), filter=allowed,
+            collapse="article_id" if request.group else None,
+        )
+        timed = TimeLimitCollector(collector, timelimit=self.limits.time_limit, use_alarm=False)
+        try:
+            searcher.search_with_collector(q, timed)
+        except TimeLimit:
+            timed_out = True
+        else:
+            timed_out = False
+        results = timed.results()
+        results.highlighter = _HIGHLIGHTER
+        return results, timed_out
+
+    def _hits(self, searcher: Searcher, request: SearchRequest, match: _Match, columns: FacetColumns):
+        """The page's hits: full matches first, then (when few) partial ones."""
+        start = (request.page - 1) * request.per_page
+        end = start + request.per_page
+        if start >= len(match.filtered):
+            return [], None, False
+        strict_allowed = match.filtered & match.strict if match.query is not None else match.filtered
+        results, timed_out = self._run(searcher, match.query or wq.Every(), strict_allowed, request, end)
+        chosen = [(hit, False) for hit in results[start:end]]
+        partial_from = None
+        partial_allowed = match.filtered - match.strict
+        if match.relaxed is not None and len(chosen) < request.per_page and partial_allowed:
+            more, more_timed_out = self._run(searcher, match.relaxed, partial_allowed, request, end)
+            timed_out = timed_out or more_timed_out
+            seen = {hit["article_id"] for hit, _ in chosen} if request.group else set()
+            extra = [hit for hit in more if hit["article_id"] not in seen]
+            skip = max(0, start - len(strict_allowed))
+            partial_from = len(chosen)
+            chosen += [(hit, True) for hit in extra[skip: skip + request.per_page - len(chosen)]]
+        if partial_from == len(chosen):
+            partial_from = None
+        article_counts = columns.count(FACETS_BY_NAME["article"], match.filtered) if request.group else {}
+        return [self._hit(hit, partial, article_counts) for hit, partial in chosen], partial_from, timed_out
+
+    def _hit(self, hit, partial: bool, article_counts) -> Hit:
+        fields = hit.fields()
+        text = fields.get("text", "")
+        title = fields.get("title", "")
+        terms = query_terms(hit.results.q)
+        if len(text) <= WHOLE_PARAGRAPH_CHARS:
+            snippet, matched = self._mark(text, terms, hit.searcher.schema["text"].analyzer)
+            snippet = snippet if matched else ""
+        else:
+            snippet = hit.highlights("text", top=FRAGMENTS) if terms else ""
+        return Hit(
+            id=fields["id"], article_id=fields["article_id"], title=title,
+            title_html=self._mark(title, terms, hit.searcher.schema["title"].analyzer)[0],
+            position=fields.get("position", 0), section=fields.get("section", ""),
+            kind=fields.get("kind", "body"), published=fields.get("published", ""),
+            author=fields.get("author", ""), source=fields.get("source", ""),
+            url=fields.get("url", ""), topic=fields.get("topic", ""), text=text,
+            highlights=Markup(snippet or _opening(text)),
+            score=float(hit.score or 0.0), partial=partial,
+            more_in_article=max(0, article_counts.get(fields["article_id"], 1) - 1),
+        )
+
+    # -- articles and overview ------------------------------------------------------
+
+    def article(self, article_id: str, q: str = "") -> ArticleView:
+        """The whole article, its paragraphs in order, the query's words marked."""
+        searcher = self._searcher()
+        docs = sorted(
+            (searcher.stored_fields(docnum) for docnum in searcher.document_numbers(article_id=article_id)),
+            key=lambda fields: fields.get("position", 0),
+        )
+        if not docs:
+            raise ArticleNotFound(article_id)
+        terms = set()
+        if q.strip():
+            parsed = parse_query(clean_query_text(q)[: self.limits.max_query_length], searcher, typing=False)
+            terms = query_terms(parsed.query)
+        analyzer = searcher.schema["text"].analyzer
+        first = docs[0]
+        return ArticleView(
+            id=article_id, title=first.get("title", ""),
+            title_html=self._mark(first.get("title", ""), terms, analyzer)[0],
+            author=first.get("author", ""), published=first.get("published", ""),
+            source=first.get("source", ""), url=first.get("url", ""), topic=first.get("topic", ""),
+            credit=first.get("credit", ""),
+            paragraphs=tuple(
+                ArticleParagraph(doc["id"], doc.get("position", 0), doc.get("section", ""),
+                                 doc.get("kind", "body"), *self._mark(doc.get("text", ""), terms, analyzer))
+                for doc in docs
+            ),
+        )
+
+    @staticmethod
+    def _mark(text: str, terms: set[str], analyzer) -> tuple[Markup, bool]:
+        if terms:
+            marked = highlight.highlight(text, frozenset(terms), analyzer, _WHOLE, _TEXT_FORMATTER)
+            if marked:
+                return Markup(marked), True
+        return Markup(html.escape(text, quote=False)), False
+
+    def overview(self) -> SearchPage:
+        """The corpus at a glance: every document, the facet values with counts."""
+        return self.search(SearchRequest(per_page=1))
+
+    def info(self) -> dict[str, object]:
+        searcher = self._searcher()
+        meta = read_meta(self.handle.generation) if self.handle.generation else {}
+        return {
+            "documents": searcher.doc_count(),
+            "built_at": meta.get("built_at", ""),
+            "updated_at": meta.get("updated_at", ""),
+            "generation": self.handle.generation.name if self.handle.generation else "",
+        }

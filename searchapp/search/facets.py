@@ -1,0 +1,195 @@
+"""Facets: which fields, how values read, and counting them over a set of documents.
+
+Counting reads each facet field's column once per searcher into a Python list
+(document number -> value), so one pass over the matching documents counts a
+facet, however many values it has. Values of different facets combine with
+AND; values of one facet with OR, and a facet's own counts ignore its own
+selection (disjunctive counts), as in Algolia or Meilisearch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from whoosh.reading import IndexReader
+
+TOP_VALUES = 10
+
+
+@dataclass(frozen=True)
+class FacetSpec:
+    name: str  # the URL parameter
+    field: str  # the index field
+    label: str
+    multi: bool = False  # several values per paragraph, space-separated
+
+
+FACETS: tuple[FacetSpec, ...] = (
+    FacetSpec("section", "section", "Section"),
+    FacetSpec("kind", "kind", "Kind"),
+    FacetSpec("author", "author", "Author"),
+    FacetSpec("source", "source", "Source"),
+    FacetSpec("topic", "topic", "Topic", multi=True),
+    FacetSpec("published", "month", "Published"),
+    FacetSpec("article", "article_id", "Article"),
+)
+FACETS_BY_NAME = {spec.name: spec for spec in FACETS}
+
+KIND_LABELS = {"body": "Body text", "quote": "Quote", "related": "Related article"}
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    label: str
+    values: tuple[FacetValue, ...]
+    more: int = 0  # values not shown
+
+    @property
+    def selected(self) -> tuple[FacetValue, ...]:
+        return tuple(v for v in self.values if v.selected)
+
+
+def month_label(value: str) -> str:
+    """`2025-02` as `February 2025`; a bare year as itself."""
+    try:
+        year, month = value.split("-")
+        return date(int(year), int(month), 1).strftime("%B %Y")
+    except ValueError:
+        return value
+
+
+def value_label(spec: FacetSpec, value: str) -> str:
+    if spec.name == "kind":
+        return KIND_LABELS.get(value, value)
+    if spec.name == "published":
+        return month_label(value)
+    if spec.name == "topic":
+        return value.replace("_", " ")
+    return value
+
+
+class FacetColumns:
+    """The facet values of every document of one searcher's reader."""
+
+    def __init__(self, reader: IndexReader):
+        self._reader = reader
+        self._values: dict[str, list] = {}
+        self._postings: dict[str, dict[str, set[int]]] = {}
+
+    def values(self, spec: FacetSpec) -> list:
+        if spec.field not in self._values:
+            column = self._reader.column_reader(spec.field)
+            values = list(column)
+            if spec.multi:
+                values = [tuple(v.split()) for v in values]
+            self._values[spec.field] = values
+        return self._values[spec.field]
+
+    def _value_docs(self, spec: FacetSpec) -> dict[str, set[int]]:
+        if spec.field not in self._postings:
+            postings: dict[str, set[int]] = {}
+            for docnum, value in enumerate(self.values(spec)):
+                for single in (value if spec.multi else (value,)):
+                    if single:
+                        postings.setdefault(single, set()).add(docnum)
+            self._postings[spec.field] = postings
+        return self._postings[spec.field]
+
+    def known(self, spec: FacetSpec, value: str) -> bool:
+        postings = self._value_docs(spec)
+        if spec.name == "published" and len(value) == 4:
+            return any(month.startswith(value + "-") for month in postings)
+        return value in postings
+
+    def docs_with(self, spec: FacetSpec, selected: Iterable[str]) -> set[int]:
+        """Documents having any of the selected values (a year selects its months)."""
+        postings = self._value_docs(spec)
+        docs: set[int] = set()
+        for value in selected:
+            if spec.name == "published" and len(value) == 4:
+                for month, month_docs in postings.items():
+                    if month.startswith(value + "-"):
+                        docs |= month_docs
+            else:
+                docs |= postings.get(value, set())
+        return docs
+
+    def distinct(self, spec: FacetSpec) -> int:
+        return len(self._value_docs(spec))
+
+    def count(self, spec: FacetSpec, docs: Iterable[int]) -> Counter:
+        values = self.values(spec)
+        if spec.multi:
+            return Counter(single for docnum in docs for single in values[docnum])
+        counts = Counter(values[docnum] for docnum in docs)
+        counts.pop("", None)
+        return counts
+
+
+def selection_filters(
+    columns: FacetColumns, selected: Mapping[str, tuple[str, ...]]
+) -> dict[str, set[int]]:
+    """Each facet with a selection -> the documents its selection allows."""
+    return {
+        name: columns.docs_with(FACETS_BY_NAME[name], values)
+        for name, values in selected.items()
+        if values
+    }
+
+
+def intersect(base: set[int], filters: Iterable[set[int]]) -> set[int]:
+    result = base
+    for allowed in sorted(filters, key=len):
+        result = result & allowed
+    return result
+
+
+def count_facets(
+    columns: FacetColumns,
+    matching: set[int],
+    filters: Mapping[str, set[int]],
+    selected: Mapping[str, tuple[str, ...]],
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+    top: int = TOP_VALUES,
+) -> list[Facet]:
+    """Counts of every facet over the matching documents, disjunctive per facet."""
+    all_filtered = intersect(matching, filters.values())
+    facets = []
+    for spec in FACETS:
+        if spec.name in filters:
+            others = [docs for name, docs in filters.items() if name != spec.name]
+            docs = intersect(matching, others)
+        else:
+            docs = all_filtered
+        counts = columns.count(spec, docs)
+        facets.append(_facet(spec, counts, selected.get(spec.name, ()), (labels or {}).get(spec.name, {}), top))
+    return facets
+
+
+def _facet(
+    spec: FacetSpec, counts: Counter, selected: tuple[str, ...], labels: Mapping[str, str], top: int
+) -> Facet:
+    if spec.name == "published":
+        ordered = sorted(counts.items(), key=lambda item: item[0], reverse=True)
+    else:
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    shown = ordered[:top]
+    shown_values = {value for value, _ in shown}
+    shown += [(value, counts.get(value, 0)) for value in selected if value not in shown_values]
+    values = tuple(
+        FacetValue(value, labels.get(value) or value_label(spec, value), count, value in selected)
+        for value, count in shown
+    )
+    return Facet(spec.name, spec.label, values, more=max(0, len(ordered) - top))

@@ -1,0 +1,219 @@
+"""From what a person typed to a bounded Whoosh query.
+
+The syntax: all words must match; `"a phrase"`; `-word` excludes; `OR`;
+`title:`, `section:`, `author:`, … field prefixes; `word*` prefixes. The last
+word also matches as a prefix while typing (`elec` finds `election`).
+Expansions of prefixes and wildcards are capped, and leading wildcards are
+refused, so no query can walk the whole lexicon.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import qparser
+from whoosh import query as wq
+from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
+
+SEARCH_FIELDS = ("title", "text")
+PREFIX_FIELDS = ("title", "text", "section", "author", "source", "topic", "kind", "published", "article_id")
+WORDS_FIELD = "words"
+MAX_EXPANSION = 32
+MIN_PREFIX = 2
+SUGGESTIONS_PER_WORD = 3
+
+_WORD = re.compile(r"\w+(?:\.\w+)*")
+_NEGATION = re.compile(r"(?:(?<=^)|(?<=[\s(]))-+(?=[\w\"(])")
+_EMPTY_FIELD = re.compile(rf"\b(?:{'|'.join(PREFIX_FIELDS)}):(?=\s|$)")
+_LEADING_WILDCARD = re.compile(r"(?:(?<=^)|(?<=[\s(:]))[*?]+")
+_TRAILING_WORD = re.compile(r"(?:^|[\s(])(?P<word>\w[\w'’.-]*)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_OPERATORS = {"and", "or", "not", "andnot", "andmaybe", "to"}
+
+
+class QueryError(ValueError):
+    """A query that cannot be understood at all."""
+
+
+@dataclass
+class ParsedQuery:
+    """The Whoosh query for a query string, and what was changed on the way."""
+
+    query: wq.Query
+    text: str
+    notices: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    typing: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return self.query is wq.NullQuery
+
+
+def clean_query_text(text: str) -> str:
+    """The query without control characters and with spaces folded."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _parser(schema, group) -> qparser.QueryParser:
+    parser = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=group)
+    parser.remove_plugin_class(qparser.RangePlugin)
+    parser.remove_plugin_class(qparser.FieldsPlugin)
+    parser.add_plugin(qparser.FieldsPlugin(expr=rf"(?P<text>{'|'.join(PREFIX_FIELDS)}):"))
+    return parser
+
+
+def plain_words(text: str) -> list[str]:
+    """The query's search words in order, without operators and field names."""
+    text = re.sub(rf"\b(?:{'|'.join(PREFIX_FIELDS)}):", " ", text)
+    return [w for w in _WORD.findall(text) if w.lower() not in _OPERATORS]
+
+
+def _prepare(text: str, notices: list[str]) -> str:
+    if _EMPTY_FIELD.search(text):
+        notices.append("A field name such as `title:` needs a word right after it; it was left out.")
+        text = _EMPTY_FIELD.sub("", text)
+    if _LEADING_WILDCARD.search(text):
+        notices.append("Words cannot start with * or ?; the wildcard was left out.")
+        text = _LEADING_WILDCARD.sub("", text)
+    if text.count('"') % 2:
+        notices.append("A quotation mark was not closed; it was ignored.")
+        text = text.replace('"', " ")
+    return _NEGATION.sub(" NOT ", text)
+
+
+def parse_query(text: str, searcher: Searcher, typing: bool = True, match_all: bool = True) -> ParsedQuery:
+    """Parse, bound and (while typing) prefix-expand a query string.
+
+    With `match_all` every word must match; without it, any word may (used to
+    fill up a short page with partial matches).
+    """
+    notices: list[str] = []
+    prepared = _prepare(text, notices)
+    group = qparser.AndGroup if match_all else qparser.OrGroup
+    parsed = _parser(searcher.schema, group).parse(prepared)
+    reader = searcher.reader()
+    parsed = bound_expansions(parsed, reader)
+    trailing = _TRAILING_WORD.search(prepared) if typing else None
+    typed = ""
+    if trailing and not trailing["word"].isupper() and trailing["word"].lower() not in _OPERATORS:
+        typed = trailing["word"].lower()
+        parsed = expand_last_word(parsed, trailing.start("word"), typed, searcher)
+    words = plain_words(text)
+    if parsed is wq.NullQuery and words:
+        notices.append("Your query has only very common words; try more specific ones.")
+    return ParsedQuery(parsed.normalize(), text, notices, words, typed)
+
+
+def expand_prefix(reader: IndexReader, prefix: str, limit: int = MAX_EXPANSION) -> list[str]:
+    """The most frequent indexed words that start with `prefix`, at most `limit`."""
+    if len(prefix) < MIN_PREFIX:
+        return []
+    candidates = []
+    for number, term in enumerate(reader.expand_prefix(WORDS_FIELD, prefix)):
+        if number >= limit * 20:
+            break
+        word = term.decode("utf-8") if isinstance(term, bytes) else term
+        candidates.append((reader.doc_frequency(WORDS_FIELD, word), word))
+    candidates.sort(key=lambda item: (-item[0], item[1]))
+    return [word for _, word in candidates[:limit]]
+
+
+def _analyzed(schema, fieldname: str, word: str) -> list[str]:
+    return list(schema[fieldname].process_text(word, mode="query"))
+
+
+def _prefix_terms(fieldname: str, words: list[str], schema) -> list[wq.Query]:
+    stems = dict.fromkeys(stem for word in words for stem in _analyzed(schema, fieldname, word))
+    return [wq.Term(fieldname, stem) for stem in stems]
+
+
+def expand_last_word(q: wq.Query, start: int, word: str, searcher: Searcher) -> wq.Query:
+    """Let the word typed last (starting at `start`) also match the words it begins."""
+    completions = expand_prefix(searcher.reader(), word)
+    if not completions:
+        return q
+    schema = searcher.schema
+
+    def replace(node: wq.Query) -> wq.Query:
+        if isinstance(node, wq.Term) and node.startchar == start and node.fieldname in SEARCH_FIELDS:
+            terms = _prefix_terms(node.fieldname, completions, schema)
+            if all(t.text != node.text for t in terms):
+                terms.insert(0, node)
+            return wq.Or(terms, boost=node.boost) if len(terms) > 1 else node
+        if isinstance(node, wq.Not):
+            return node
+        return node.apply(replace) if node.children() else node
+
+    return replace(q)
+
+
+def bound_expansions(q: wq.Query, reader: IndexReader) -> wq.Query:
+    """Prefix and wildcard nodes as an explicit Or of at most MAX_EXPANSION terms."""
+    if isinstance(q, wq.Prefix | wq.Wildcard):
+        fieldname = q.fieldname
+        words = list(_limited(q._btexts(reader), MAX_EXPANSION))
+        terms = [wq.Term(fieldname, w.decode("utf-8") if isinstance(w, bytes) else w) for w in words]
+        return wq.Or(terms, boost=q.boost) if terms else wq.NullQuery
+    if q.children():
+        return q.apply(lambda child: bound_expansions(child, reader))
+    return q
+
+
+def _limited(iterable, limit: int):
+    for number, item in enumerate(iterable):
+        if number >= limit:
+            return
+        yield item
+
+
+def suggest_query(text: str, searcher: Searcher) -> str:
+    """The query with each unknown word replaced by its closest indexed word, or ''."""
+    reader = searcher.reader()
+    corrector = searcher.corrector(WORDS_FIELD)
+    changed = False
+    pieces: list[str] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        lower = word.lower()
+        if lower in _OPERATORS or text[match.end():match.end() + 1] == ":" or (WORDS_FIELD, lower) in reader:
+            continue
+        suggestions = corrector.suggest(lower, limit=1, maxdist=2 if len(lower) > 4 else 1)
+        if suggestions:
+            pieces += [text[last:match.start()], suggestions[0]]
+            last = match.end()
+            changed = True
+    return "".join([*pieces, text[last:]]) if changed else ""
+
+
+def typo_tolerant_text(text: str, searcher: Searcher) -> str:
+    """The query with each unknown word widened to `(word OR close1 OR close2 …)`, or ''."""
+    reader = searcher.reader()
+    corrector = searcher.corrector(WORDS_FIELD)
+    pieces: list[str] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        word = match.group(0).lower()
+        if word in _OPERATORS or text[match.end():match.end() + 1] == ":" or (WORDS_FIELD, word) in reader:
+            continue
+        close = corrector.suggest(word, limit=SUGGESTIONS_PER_WORD, maxdist=2 if len(word) > 4 else 1)
+        if close:
+            pieces += [text[last:match.start()], "(" + " OR ".join([word, *close]) + ")"]
+            last = match.end()
+    return "".join([*pieces, text[last:]]) if pieces else ""
+
+
+def query_terms(q: wq.Query) -> set[str]:
+    """The text terms a query searches for (not those it excludes), for highlighting."""
+    if isinstance(q, wq.Not):
+        return set()
+    if isinstance(q, wq.AndNot):
+        return query_terms(q.a)
+    if q.children():
+        return set().union(*(query_terms(child) for child in q.children()))
+    if q.has_terms():
+        return {text for fieldname, text in q.terms(phrases=True) if fieldname in SEARCH_FIELDS}
+    return set()
