@@ -169,6 +169,7 @@ class SearchPage:
     documents: int = 0
     articles: int = 0
     seconds: float = 0.0
+    without: tuple[tuple[str, int], ...] = ()  # when nothing matched: hits if a facet's selection were dropped
 
     @property
     def pages(self) -> int:
@@ -261,6 +262,31 @@ def _opening(text: str) -> str:
         return html.escape(text, quote=False)
     cut = text.rfind(" ", 0, OPENING_CHARS)
     return html.escape(text[: cut if cut > 0 else OPENING_CHARS], quote=False) + " …"
+
+
+class _AllowedInTime(TimeLimitCollector):
+    """Collects only allowed documents, and stops when the time limit passes.
+
+    Whoosh's own FilterCollector and TimeLimitCollector each loop over the
+    matches themselves, so one wrapping the other loses the inner one's check.
+    """
+
+    def __init__(self, child, allowed: set[int], timelimit: float):
+        super().__init__(child, timelimit, use_alarm=False)
+        self.allowed = allowed
+        self.offset = 0
+
+    def set_subsearcher(self, subsearcher, offset):
+        super().set_subsearcher(subsearcher, offset)
+        self.offset = offset
+
+    def collect_matches(self):
+        child, allowed, offset = self.child, self.allowed, self.offset
+        for sub_docnum in child.matches():
+            if self.timedout:
+                raise TimeLimit
+            if offset + sub_docnum in allowed:
+                child.collect(sub_docnum)
 
 
 @dataclass
@@ -357,8 +383,12 @@ class Search:
         last_page = max(1, math.ceil(total / request.per_page))
         if request.page > last_page:
             notices.append(f"There {'is' if last_page == 1 else 'are'} only {last_page} page{'s' * (last_page > 1)} of results.")
+        without = () if total else tuple(
+            (name, len(intersect(match.matching, [docs for other, docs in filters.items() if other != name])))
+            for name in filters
+        )
         return SearchPage(
-            request=request, total=total, hits=tuple(hits), facets=tuple(facets),
+            request=request, total=total, hits=tuple(hits), facets=tuple(facets), without=without,
             suggestion=match.suggestion, corrected=match.corrected, partial_from=partial_from,
             notices=tuple(dict.fromkeys(notices)), timed_out=timed_out,
             documents=searcher.doc_count(), articles=columns.distinct(FACETS_BY_NAME["article"]),
@@ -421,20 +451,35 @@ class Search:
 
     def _run(self, searcher: Searcher, q: wq.Query, allowed: set[int], request: SearchRequest, limit: int):
         """Top `limit` documents of `q` among `allowed`, within the time limit."""
-        collector = searcher.collector(
-            limit=limit, sortedby=self._sortedby(request), filter=allowed,
-            collapse="article_id" if request.group else None,
-        )
-        timed = TimeLimitCollector(collector, timelimit=self.limits.time_limit, use_alarm=False)
+        collector = searcher.collector(limit=limit, sortedby=self._sortedby(request))
+        bounded = _AllowedInTime(collector, allowed, self.limits.time_limit)
         try:
-            searcher.search_with_collector(q, timed)
+            searcher.search_with_collector(q, bounded)
         except TimeLimit:
             timed_out = True
         else:
             timed_out = False
-        results = timed.results()
+        results = bounded.results()
         results.highlighter = _HIGHLIGHTER
         return results, timed_out
+
+    def _top(self, searcher: Searcher, q: wq.Query, allowed: set[int], request: SearchRequest, count: int,
+             skip_articles: frozenset[str] = frozenset()):
+        """The first `count` hits in order; grouped, only each article's best, fetched in growing rounds."""
+        if not request.group:
+            results, timed_out = self._run(searcher, q, allowed, request, count)
+            return list(results), timed_out
+        limit = count * 4
+        while True:
+            results, timed_out = self._run(searcher, q, allowed, request, limit)
+            best: dict[str, object] = {}
+            for hit in results:
+                article_id = hit["article_id"]
+                if article_id not in best and article_id not in skip_articles:
+                    best[article_id] = hit
+            if len(best) >= count or limit >= len(allowed) or timed_out:
+                return list(best.values())[:count], timed_out
+            limit *= 4
 
     def _hits(self, searcher: Searcher, request: SearchRequest, match: _Match, columns: FacetColumns):
         """The page's hits: full matches first, then (when few) partial ones."""
@@ -443,16 +488,15 @@ class Search:
         if start >= len(match.filtered):
             return [], None, False
         strict_allowed = match.filtered & match.strict if match.query is not None else match.filtered
-        results, timed_out = self._run(searcher, match.query or wq.Every(), strict_allowed, request, end)
-        chosen = [(hit, False) for hit in results[start:end]]
+        ranked, timed_out = self._top(searcher, match.query or wq.Every(), strict_allowed, request, end)
+        chosen = [(hit, False) for hit in ranked[start:end]]
         partial_from = None
         partial_allowed = match.filtered - match.strict
         if match.relaxed is not None and len(chosen) < request.per_page and partial_allowed:
-            more, more_timed_out = self._run(searcher, match.relaxed, partial_allowed, request, end)
+            seen = frozenset(hit["article_id"] for hit in ranked) if request.group else frozenset()
+            skip = max(0, start - len(ranked))
+            extra, more_timed_out = self._top(searcher, match.relaxed, partial_allowed, request, end, seen)
             timed_out = timed_out or more_timed_out
-            seen = {hit["article_id"] for hit, _ in chosen} if request.group else set()
-            extra = [hit for hit in more if hit["article_id"] not in seen]
-            skip = max(0, start - len(strict_allowed))
             partial_from = len(chosen)
             chosen += [(hit, True) for hit in extra[skip: skip + request.per_page - len(chosen)]]
         if partial_from == len(chosen):

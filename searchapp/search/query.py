@@ -145,7 +145,7 @@ def expand_last_word(q: wq.Query, start: int, word: str, searcher: Searcher) -> 
             return wq.Or(terms, boost=node.boost) if len(terms) > 1 else node
         if isinstance(node, wq.Not):
             return node
-        return node.apply(replace) if node.children() else node
+        return node.apply(replace) if list(node.children()) else node
 
     return replace(q)
 
@@ -157,7 +157,7 @@ def bound_expansions(q: wq.Query, reader: IndexReader) -> wq.Query:
         words = list(_limited(q._btexts(reader), MAX_EXPANSION))
         terms = [wq.Term(fieldname, w.decode("utf-8") if isinstance(w, bytes) else w) for w in words]
         return wq.Or(terms, boost=q.boost) if terms else wq.NullQuery
-    if q.children():
+    if list(q.children()):
         return q.apply(lambda child: bound_expansions(child, reader))
     return q
 
@@ -212,8 +212,9 @@ def query_terms(q: wq.Query) -> set[str]:
         return set()
     if isinstance(q, wq.AndNot):
         return query_terms(q.a)
-    if q.children():
-        return set().union(*(query_terms(child) for child in q.children()))
+    children = list(q.children())
+    if children:
+        return set().union(*(query_terms(child) for child in children))
     if q.has_terms():
         return {text for fieldname, text in q.terms(phrases=True) if fieldname in SEARCH_FIELDS}
     return set()

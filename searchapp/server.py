@@ -1,0 +1,36 @@
+"""`searchapp serve`: the app under gunicorn, with threads so keep-alive connections work."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict[str, object]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+
+        return create_app()
+
+
+def run_server(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve until stopped; each worker opens the index once and shares it between its threads."""
+    _Server({
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "keepalive": 5,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }).run()

@@ -1,0 +1,166 @@
+"""Routes: the search page and its htmx fragment, the article view, the JSON API.
+
+Views are thin: parse the arguments, call `Search`, build one context, and
+hand it to `_render`, which picks the full page or the fragment.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..config import Settings
+from ..indexing import SearchIndexError
+from ..search import ArticleNotFound, InvalidSearch, Limits, Search, SearchRequest, make_request
+from ..search.facets import FACETS_BY_NAME
+from . import guard
+from .views import request_params, results_context, url_with
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("web", __name__)
+
+CONTROL_PARAMS = frozenset({"q", "sort", "page", "per_page", "group"})
+
+
+def _settings() -> Settings:
+    return current_app.extensions["searchapp.settings"]
+
+
+def _search() -> Search:
+    return current_app.extensions["searchapp.search"]
+
+
+def _wants_fragment() -> bool:
+    """An htmx request gets the fragment; a history restore (a cache miss) gets the page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def _parse_search_args() -> SearchRequest:
+    """The request's search parameters, validated; `InvalidSearch` says what is wrong."""
+    args = request.args
+    unknown = [name for name in args if name not in CONTROL_PARAMS and name not in FACETS_BY_NAME]
+    if unknown:
+        raise InvalidSearch(
+            f"Unknown parameter {unknown[0][:40]!r}. Use q, sort, page, per_page, group "
+            f"or a facet: {', '.join(FACETS_BY_NAME)}."
+        )
+    settings = _settings()
+    return make_request(
+        q=args.get("q", ""),
+        filters={name: args.getlist(name) for name in FACETS_BY_NAME if name in args},
+        sort=args.get("sort"),
+        page=args.get("page"),
+        per_page=args.get("per_page"),
+        group=args.get("group"),
+        limits=_search().limits,
+        default_per_page=settings.per_page,
+    )
+
+
+def _render(template: str, fragment: str, status: int = 200, **context):
+    """The full page, or for htmx just the fragment the page includes."""
+    name = fragment if _wants_fragment() else template
+    response = make_response(render_template(name, fragment=name == fragment, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/")
+def home():
+    return search_page()
+
+
+@bp.get("/search")
+def search_page():
+    settings = _settings()
+    q = request.args.get("q", "")
+    try:
+        req = _parse_search_args()
+        result = _search().search(req)
+    except InvalidSearch as error:
+        return _render("search.html", "_results.html", 400, q=q[:1000], error=str(error))
+    return _render("search.html", "_results.html", q=req.q, **results_context(result, settings.per_page))
+
+
+@bp.get("/api/search")
+def api_search():
+    try:
+        req = _parse_search_args()
+    except InvalidSearch as error:
+        return _json_error(400, str(error))
+    return jsonify(_search().search(req).to_json())
+
+
+@bp.get("/articles/<path:article_id>")
+def article_page(article_id: str):
+    q = request.args.get("q", "")
+    view = _search().article(article_id, q)
+    try:
+        back = url_with("web.search_page", request_params(_parse_search_args(), _settings().per_page))
+    except InvalidSearch:
+        back = url_with("web.search_page", [("q", q)] if q else [])
+    return render_template("article.html", article=view, q=q, back_url=back)
+
+
+@bp.get("/api/articles/<path:article_id>")
+def api_article(article_id: str):
+    return jsonify(_search().article(article_id, request.args.get("q", "")).to_json())
+
+
+@bp.get("/healthz")
+def healthz():
+    info = _search().info()
+    return jsonify({"status": "ok", **info})
+
+
+def _json_error(status: int, message: str):
+    return make_response(jsonify({"error": message, "status": status}), status)
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _error_page(status: int, title: str, message: str):
+    if _is_api():
+        return _json_error(status, message)
+    return make_response(render_template("error.html", status=status, title=title, message=message), status)
+
+
+def _not_found(error: ArticleNotFound):
+    return _error_page(404, "Article not found", str(error))
+
+
+def _no_index(error: SearchIndexError):
+    log.warning("%s", error)
+    if _is_api():
+        return _json_error(503, str(error))
+    return _render("search.html", "_results.html", 503, q=request.args.get("q", ""), no_index=str(error))
+
+
+def _http_error(error: HTTPException):
+    return _error_page(error.code or 500, error.name, error.description or error.name)
+
+
+def _unexpected(error: Exception):
+    log.exception("unexpected error")
+    return _error_page(500, "Something went wrong", "The search service hit an unexpected error; it has been logged.")
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions["searchapp.settings"] = settings
+    app.extensions["searchapp.search"] = Search(
+        settings.index,
+        Limits(settings.max_query_length, settings.max_page, settings.max_per_page, settings.search_time_limit),
+        cache_size=settings.cache_size,
+    )
+    app.register_blueprint(bp)
+    app.register_error_handler(ArticleNotFound, _not_found)
+    app.register_error_handler(SearchIndexError, _no_index)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    guard.init_app(app, settings)
