@@ -1,0 +1,289 @@
+"""The web layer through Flask's test client: pages, fragments, the API, bad input, escaping, headers."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from webapp import EVIL_TEXT, build_web_index, make_app
+
+ARTICLE = "syria-russia-strategic-ties-2025-02-12"
+
+
+@pytest.fixture(scope="module")
+def web_index(tmp_path_factory):
+    return build_web_index(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture()
+def app(web_index):
+    return make_app(web_index)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def htmx(client, url: str, **headers):
+    return client.get(url, headers={"HX-Request": "true", **headers})
+
+
+# --- the API -----------------------------------------------------------------------
+
+
+def test_api_search_returns_the_documented_shape(client):
+    data = client.get("/api/search?q=putin&per_page=3").get_json()
+    assert set(data) >= {"query", "total", "page", "hits", "facets", "suggestion"}
+    assert data["query"] == "putin" and data["page"] == 1 and len(data["hits"]) == 3
+    hit = data["hits"][0]
+    assert set(hit) >= {"id", "article_id", "title", "position", "section", "kind",
+                        "published", "url", "text", "highlights", "score"}
+    assert hit["article_id"] == ARTICLE
+    assert "<mark>Putin</mark>" in hit["highlights"]
+    assert {v["value"] for v in data["facets"]["kind"]} == {"body", "quote", "related"}
+    assert all(set(v) >= {"value", "count", "selected"} for v in data["facets"]["kind"])
+
+
+def test_api_marks_selected_facet_values_and_keeps_counts_disjunctive(client):
+    everything = client.get("/api/search?q=putin").get_json()
+    quotes = client.get("/api/search?q=putin&kind=quote").get_json()
+    kinds = {v["value"]: v for v in quotes["facets"]["kind"]}
+    assert kinds["quote"]["selected"] and not kinds["body"]["selected"]
+    assert {k: v["count"] for k, v in kinds.items()} == {
+        v["value"]: v["count"] for v in everything["facets"]["kind"]
+    }
+    assert quotes["total"] == kinds["quote"]["count"] < everything["total"]
+    assert all(hit["kind"] == "quote" for hit in quotes["hits"])
+
+
+def test_two_values_of_one_facet_combine_with_or(client):
+    quote = client.get("/api/search?q=putin&kind=quote").get_json()["total"]
+    related = client.get("/api/search?q=putin&kind=related").get_json()["total"]
+    both = client.get("/api/search?q=putin&kind=quote&kind=related").get_json()["total"]
+    assert both == quote + related
+
+
+def test_different_facets_combine_with_and(client):
+    data = client.get(f"/api/search?q=election&topic=business&source=example.org").get_json()
+    assert data["total"] >= 1
+    assert all(hit["article_id"] == "web-economy" for hit in data["hits"])
+
+
+def test_group_by_article_counts_more_paragraphs(client):
+    data = client.get("/api/search?q=election&group=article").get_json()
+    ids = [hit["article_id"] for hit in data["hits"]]
+    assert len(ids) == len(set(ids)) == data["total"]
+    evil = next(hit for hit in data["hits"] if hit["article_id"] == "web-evil")
+    assert evil["more_in_article"] == 1
+
+
+def test_per_page_is_capped(client):
+    assert client.get("/api/search?q=putin&per_page=100").status_code == 200
+    response = client.get("/api/search?q=putin&per_page=101")
+    assert response.status_code == 400
+    assert "per_page" in response.get_json()["error"]
+
+
+def test_api_article_returns_paragraphs_in_order(client):
+    data = client.get(f"/api/articles/{ARTICLE}").get_json()
+    assert data["title"].startswith("Syria Leader Stresses")
+    assert [p["position"] for p in data["paragraphs"]] == list(range(1, 21))
+    assert data["url"].endswith("russias-putin-a87973")
+
+
+def test_healthz_reports_documents_and_build_time(client):
+    data = client.get("/healthz").get_json()
+    assert data["status"] == "ok"
+    assert data["documents"] == 20 + 2 + 3
+    assert data["built_at"]
+
+
+# --- pages and fragments -----------------------------------------------------------
+
+
+def test_full_page_and_fragment_come_from_the_same_templates(client):
+    page = client.get("/search?q=putin")
+    fragment = htmx(client, "/search?q=putin")
+    assert page.status_code == fragment.status_code == 200
+    assert "<html" in page.text and "<html" not in fragment.text
+    assert 'id="search-form"' in page.text and 'id="search-form"' not in fragment.text
+    hits = re.findall(r'data-id="([^"]+)"', page.text)
+    assert hits and hits == re.findall(r'data-id="([^"]+)"', fragment.text)
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+
+
+def test_history_restore_gets_the_full_page(client):
+    response = htmx(client, "/search?q=putin", **{"HX-History-Restore-Request": "true"})
+    assert "<html" in response.text
+
+
+def test_links_are_real_urls_that_work_without_javascript(client):
+    page = client.get("/search?q=putin").text
+    facet_link = re.search(r'href="(/search\?q=putin&amp;kind=quote)"', page)
+    assert facet_link, "facet values are plain links"
+    narrowed = client.get(facet_link.group(1).replace("&amp;", "&"))
+    assert narrowed.status_code == 200 and "Kind: Quote" in narrowed.text
+    assert 'href="/search?q=putin&amp;sort=newest"' in page
+
+
+def test_selected_filters_show_as_removable_chips(client):
+    page = client.get("/search?q=putin&kind=quote&section=Building+a+new+Syria").text
+    chips = re.findall(r'class="chip" href="([^"]+)"', page)
+    assert len(chips) == 2
+    assert "/search?q=putin&amp;section=Building+a+new+Syria" in chips
+    assert "/search?q=putin&amp;kind=quote" in chips
+
+
+def test_hit_links_open_the_article_at_the_paragraph(client):
+    page = client.get("/search?q=tartus").text
+    link = re.search(r'class="hit-title"><a href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert link == f"/articles/{ARTICLE}?q=tartus#{ARTICLE}-p10"
+    article = client.get(link.split("#")[0])
+    assert article.status_code == 200
+    assert f'id="{ARTICLE}-p10"' in article.text
+    assert "<mark>Tartus</mark>" in article.text
+    assert 'href="/search?q=tartus"' in article.text
+    assert "https://www.themoscowtimes.com/2025/02/12/" in article.text
+
+
+def test_no_query_shows_the_corpus_at_a_glance(client):
+    page = client.get("/").text
+    assert "3 articles, 25 paragraphs" in page
+    assert "Building a new Syria" in page
+
+
+def test_did_you_mean_is_a_link(client):
+    page = client.get("/search?q=putn").text
+    assert re.search(r'Did you mean <a href="/search\?q=putin"', page)
+    assert "<mark>Putin</mark>" in page
+
+
+def test_zero_hits_suggests_dropping_a_filter(client):
+    page = client.get("/search?q=tartus&kind=quote").text
+    assert "Nothing found" in page
+    assert re.search(r'href="/search\?q=tartus">without Kind</a> \(1 hit\)', page)
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    '/search?q="unbalanced quote',
+    "/search?q=title:",
+    "/search?q=title:%20putin",
+    "/search?q=" + "x" * 499,
+    "/search?q=put%00in%07%1b",
+    "/search?q=a%20OR%20OR%20b",
+    "/search?q=)))",
+    "/search?q=*a*",
+    "/search?q=putin&kind=nonsense",
+])
+def test_odd_queries_still_give_a_usable_page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert 'id="q"' in response.text
+
+
+@pytest.mark.parametrize("url, message", [
+    ("/search?q=" + "x" * 10_000, "the limit is 500"),
+    ("/search?page=-1", "page must be between 1 and 1000"),
+    ("/search?page=1000000000", "page must be between 1 and 1000"),
+    ("/search?page=two", "page must be a whole number"),
+    ("/search?colour=red", "Unknown parameter 'colour'"),
+    ("/search?sort=sideways", "sort must be one of"),
+    ("/search?per_page=0", "per_page must be between"),
+])
+def test_bad_parameters_get_a_400_with_a_helpful_message(client, url, message):
+    page = client.get(url)
+    assert page.status_code == 400
+    assert message in html.unescape(page.text)
+    assert 'id="q"' in page.text, "the page stays usable"
+    api = client.get(url.replace("/search", "/api/search"))
+    assert api.status_code == 400 and message in api.get_json()["error"]
+
+
+def test_htmx_gets_the_error_as_a_fragment(client):
+    response = htmx(client, "/search?page=-1")
+    assert response.status_code == 400
+    assert "<html" not in response.text and "page must be between" in response.text
+
+
+def test_unknown_facet_value_says_so(client):
+    data = client.get("/api/search?q=putin&kind=nonsense").get_json()
+    assert data["total"] == 0
+    assert any("nonsense" in notice for notice in data["notices"])
+
+
+def test_unknown_article_is_a_404(client):
+    assert client.get("/articles/no-such-article").status_code == 404
+    assert "no-such-article" in client.get("/articles/no-such-article").text
+    api = client.get("/api/articles/no-such-article")
+    assert api.status_code == 404 and "no-such-article" in api.get_json()["error"]
+
+
+def test_path_tricks_cannot_escape(client):
+    assert client.get("/articles/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    assert client.get("/static/..%2F..%2Fpyproject.toml").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/search?q=putin", "/api/search?q=putin", f"/articles/{ARTICLE}"])
+def test_only_get_and_head_are_accepted(client, url):
+    assert client.head(url).status_code == 200
+    assert client.post(url).status_code == 405
+    assert client.delete(url).status_code == 405
+
+
+def test_missing_index_says_how_to_build_one(tmp_path):
+    client = make_app(tmp_path / "nothing-here").test_client()
+    page = client.get("/search?q=putin")
+    assert page.status_code == 503
+    assert "searchapp index build" in page.text
+    assert client.get("/api/search?q=putin").status_code == 503
+
+
+# --- escaping and headers --------------------------------------------------------------
+
+
+def test_article_markup_is_shown_inert(client):
+    page = client.get("/search?q=appeared").text
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    api = client.get("/api/search?q=appeared").get_json()
+    assert api["hits"][0]["text"] == EVIL_TEXT
+    assert "<script>" not in api["hits"][0]["highlights"]
+    article = client.get("/articles/web-evil").text
+    assert "<script>alert" not in article and "&lt;script&gt;" in article
+    assert "Election &lt;b&gt;report&lt;/b&gt; with markup" in article
+
+
+def test_query_text_is_escaped(client):
+    page = client.get('/search?q=<script>alert(1)</script>').text
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_security_headers(client):
+    response = client.get("/search?q=putin")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+    assert "<script>" not in response.text.replace("<script src=", "")
+
+
+def test_cors_answers_only_allowed_origins(web_index):
+    client = make_app(web_index, embed_origins=("http://allowed.test",)).test_client()
+    allowed = client.get("/api/search?q=putin", headers={"Origin": "http://allowed.test"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://allowed.test"
+    other = client.get("/api/search?q=putin", headers={"Origin": "http://evil.test"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_rate_limit_answers_429_with_retry_after(web_index):
+    client = make_app(web_index, rate_limit=3).test_client()
+    statuses = [client.get("/api/search?q=putin").status_code for _ in range(5)]
+    assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
+    limited = client.get("/search?q=putin")
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
