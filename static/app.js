@@ -57,18 +57,17 @@
     if (more) { more.remove(); }
   }
 
+  // A restored history snapshot has the search box as first rendered; the URL knows what was searched.
   function syncSearchBox() {
     var box = searchBox();
-    if (box && document.activeElement !== box) {
-      box.value = new URLSearchParams(window.location.search).get("q") || "";
-    }
+    if (box) { box.value = new URLSearchParams(window.location.search).get("q") || ""; }
   }
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail.target;
+    var target = event.detail.target || event.target;
+    if (!(target instanceof Element)) { return; }
     if (target.id === "results") { announce(); }
     if (target.classList.contains("more-hits")) { dropRepeatedHits(target); }
   });
   document.addEventListener("htmx:historyRestore", function () { syncSearchBox(); announce(); });
-  window.addEventListener("popstate", function () { setTimeout(syncSearchBox, 0); });
 })();

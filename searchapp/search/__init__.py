@@ -522,7 +522,7 @@ class Search:
             author=fields.get("author", ""), source=fields.get("source", ""),
             url=fields.get("url", ""), topic=fields.get("topic", ""), text=text,
             highlights=Markup(snippet or _opening(text)),
-            score=float(hit.score or 0.0), partial=partial,
+            score=hit.score if isinstance(hit.score, float | int) else 0.0, partial=partial,
             more_in_article=max(0, article_counts.get(fields["article_id"], 1) - 1),
         )
 

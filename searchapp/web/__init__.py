@@ -64,7 +64,7 @@ def _parse_search_args() -> SearchRequest:
 def _render(template: str, fragment: str, status: int = 200, **context):
     """The full page, or for htmx just the fragment the page includes."""
     name = fragment if _wants_fragment() else template
-    response = make_response(render_template(name, fragment=name == fragment, **context), status)
+    response = make_response(render_template(name, fragment=name == fragment, live_search=True, **context), status)
     response.vary.add("HX-Request")
     return response
 
