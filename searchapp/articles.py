@@ -91,10 +91,11 @@ _MONTHS = {
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?"
 _TIME = r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,5})?)?"
+# ASCII only: with Unicode case folding `ſept` would match `sept` and miss the month table.
 _DATE_PATTERNS = [
-    re.compile(rf"^{_WEEKDAY}{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}}){_TIME}$", re.I),
-    re.compile(rf"^{_WEEKDAY}(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?P<year>\d{{4}}){_TIME}$", re.I),
-    re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$"),
+    re.compile(rf"^{_WEEKDAY}{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}}){_TIME}$", re.I | re.A),
+    re.compile(rf"^{_WEEKDAY}(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(?P<year>\d{{4}}){_TIME}$", re.I | re.A),
+    re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$", re.A),
 ]
 
 
@@ -118,7 +119,7 @@ def parse_date(text: str) -> str:
 
 # Only lower-case inline HTML tags: wire copy writes tickers as `<BP>` or `<Sedio N.V.>`.
 _TAG = re.compile(r"</?(?:u|b|i|s|em|strong|span|a|br|sup|sub|small|mark|p)\b[^<>]*>")
-_SPACES = re.compile(r"[ \t\u00a0]+")
+_SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -180,13 +181,19 @@ _END_PUNCTUATION = tuple(".!?:;,\"'”’…)]")
 _QUOTES = "'\"‘’“”"
 
 
+def _unix_lines(text: str) -> str:
+    """CRLF and lone CR line ends as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _blocks_of(text: str) -> list[str]:
     """Runs of non-blank lines, each as one string with its lines kept."""
     return [block for block in (clean_text(chunk) for chunk in re.split(r"\n\s*\n", text)) if block]
 
 
 def _is_credit(block: str) -> bool:
-    return len(block) <= 60 and "\n" not in block and bool(_CREDIT.match(block))
+    """A short photo credit line; a sentence (`Sources said so.`) is body text, not a credit."""
+    return len(block) <= 60 and "\n" not in block and not _ends_sentence(block) and bool(_CREDIT.match(block))
 
 
 def _ends_sentence(block: str) -> bool:
@@ -219,30 +226,31 @@ def _continues(previous: str, block: str) -> bool:
     )
 
 
-def _header_fields(header: list[str]) -> dict[str, str]:
-    """Title, author, date and credit from the blocks before the first body paragraph."""
-    fields = {"title": strip_markup(header[0])}
-    for block in header[1:]:
-        line = strip_markup(block)
-        if (byline := _BYLINE.match(line)) and "author" not in fields:
-            fields["author"] = byline["author"].strip()
-        elif (published := parse_date(line)) and "published" not in fields:
-            fields["published"] = published
-        elif "credit" not in fields:
-            fields["credit"] = line
-    return fields
+def _header_field(line: str) -> tuple[str, str] | None:
+    """(`author` | `published` | `credit`, value) for a header line, None for body text."""
+    if (byline := _BYLINE.match(line)) and len(line) <= 100 and not _ends_sentence(line):
+        return "author", byline["author"].strip()
+    if published := parse_date(line):
+        return "published", published
+    if _is_credit(line):
+        return "credit", line
+    return None
 
 
-def _split_header(blocks: list[str]) -> tuple[list[str], list[str]]:
-    """The header blocks (title, byline, date, credit) and the body blocks."""
+def _split_header(blocks: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The title, author, date and credit of the header, and the body blocks.
+
+    Each header field is taken once: a second `By …` line or date is body text.
+    """
+    fields = {"title": strip_markup(blocks[0])}
     end = 1
-    while end < len(blocks) and end <= 4:
-        line = strip_markup(blocks[end])
-        if _BYLINE.match(line) or parse_date(line) or _is_credit(line):
-            end += 1
-        else:
+    while end < len(blocks):
+        field_value = _header_field(strip_markup(blocks[end]))
+        if field_value is None or field_value[0] in fields:
             break
-    return blocks[:end], blocks[end:]
+        fields[field_value[0]] = field_value[1]
+        end += 1
+    return fields, blocks[end:]
 
 
 def _split_url(blocks: list[str]) -> tuple[list[str], str]:
@@ -275,15 +283,14 @@ def _body_blocks(blocks: list[str]) -> list[Block]:
 
 def parse_text_article(text: str, article_id: str, origin: str = "") -> Article:
     """An article from the plain-text layout of the bundled sample."""
-    blocks = _blocks_of(text.replace("\r\n", "\n").replace("\r", "\n"))
+    blocks = _blocks_of(_unix_lines(text))
     if not blocks:
         raise ArticleParseError("the file is empty")
-    header, rest = _split_header(blocks)
+    fields, rest = _split_header(blocks)
     rest, url = _split_url(rest)
     body = _body_blocks(rest)
     if not any(block.role != "heading" for block in body):
         raise ArticleParseError("the article has a title but no paragraphs")
-    fields = _header_fields(header)
     return finish_article(Article(
         id=article_id,
         title=fields["title"],
@@ -307,7 +314,12 @@ def _json_string(record: dict, key: str) -> str:
         value = ";".join(str(item) for item in value)
     if not isinstance(value, str | int | float):
         raise ArticleParseError(f"field {key!r} must be a string")
-    return " ".join(clean_text(str(value)).split())
+    return " ".join(clean_text(_valid_unicode(str(value))).split())
+
+
+def _valid_unicode(text: str) -> str:
+    """The text with lone surrogates (from JSON escapes such as `\\ud800`) as U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def parse_json_article(line: str, origin: str = "") -> Article:
@@ -316,20 +328,22 @@ def parse_json_article(line: str, origin: str = "") -> Article:
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise ArticleParseError(f"not valid JSON ({error.msg})") from None
+    except (ValueError, RecursionError):  # a number of over 4300 digits; nesting too deep
+        raise ArticleParseError("not valid JSON (too large or too deeply nested)") from None
     if not isinstance(record, dict):
         raise ArticleParseError("a line must hold a JSON object")
     article_id = _json_string(record, "id")
     if not article_id:
         raise ArticleParseError("the record has no 'id'")
     text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
+    paragraphs = _blocks_of(_unix_lines(_valid_unicode(text))) if isinstance(text, str) else []
+    if not paragraphs:
         raise ArticleParseError("the record has no 'text'")
-    paragraphs = [Block(block) for block in _blocks_of(text.replace("\r\n", "\n"))]
     url = re.sub(r"\s+", "", _json_string(record, "url"))
     return finish_article(Article(
         id=article_id,
         title=_json_string(record, "title") or article_id,
-        blocks=tuple(paragraphs),
+        blocks=tuple(Block(paragraph) for paragraph in paragraphs),
         author=strip_markup(_json_string(record, "author")),
         published=parse_date(_json_string(record, "date")),
         source=_json_string(record, "source") or source_from_url(url),
@@ -361,7 +375,8 @@ def _read_text(path: Path) -> str:
 
 def _articles_of_jsonl(path: Path, report: ReadReport) -> Iterator[Article]:
     text = _read_text(path)
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a JSON line: splitlines() would also cut at U+2028 or \x85 inside a string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -373,7 +388,7 @@ def _articles_of_jsonl(path: Path, report: ReadReport) -> Iterator[Article]:
 def _articles_of_file(path: Path, report: ReadReport) -> Iterator[Article]:
     report.files += 1
     try:
-        if path.suffix == ".jsonl":
+        if path.suffix.lower() == ".jsonl":
             yield from _articles_of_jsonl(path, report)
         else:
             yield parse_text_article(_read_text(path), path.stem, origin=str(path))
@@ -409,6 +424,9 @@ def source_files(source: Path, report: ReadReport) -> Iterator[Path]:
             if path.is_symlink() and not _is_inside(path, source):
                 report.skip(path, "symbolic link leads outside the source folder")
                 continue
+            if not path.is_file():  # a FIFO would block the reader, a device never end
+                report.skip(path, "not a regular file")
+                continue
             yield path
 
 
@@ -436,3 +454,17 @@ def read_articles(sources: Iterable[Path], report: ReadReport) -> Iterator[Artic
 def sample_sources() -> list[Path]:
     """The bundled sample article(s), used when no source is named."""
     return [SAMPLE_DIR]
+
+
+def count_articles(sources: Iterable[Path]) -> int:
+    """About how many articles the sources hold (a JSON line or a text file each), for progress bars."""
+    report = ReadReport()
+    total = 0
+    for source in check_sources(sources):
+        for path in source_files(source, report):
+            if path.suffix == ".jsonl":
+                with open(path, "rb") as handle:
+                    total += sum(1 for line in handle if line.strip())
+            else:
+                total += 1
+    return total

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .articles import ArticleParseError, ReadReport, SourceError, read_articles, sample_sources
+from .articles import ArticleParseError, ReadReport, SourceError, count_articles, read_articles, sample_sources
 from .config import Settings, load_settings
 from .indexing import BuildSummary, SearchIndexError, build_index, index_stats, update_index
 from .paragraphs import split_paragraphs
@@ -59,13 +59,12 @@ def index_group() -> None:
 
 def _run_indexer(action, index_dir: Path, sources: tuple[Path, ...], wait: float, **kwargs) -> BuildSummary:
     chosen = list(sources) or sample_sources()
-    with click.progressbar(length=0, label="Indexing", show_pos=True, file=sys.stderr) as bar:
-        def progress(article) -> None:
-            bar.update(1)
-        try:
-            summary = action(index_dir, chosen, progress=progress, wait=wait, **kwargs)
-        except (SourceError, SearchIndexError) as error:
-            raise _Failure(str(error)) from None
+    try:
+        total = count_articles(chosen)
+        with click.progressbar(length=total, label="Indexing articles", show_pos=True, file=sys.stderr) as bar:
+            summary = action(index_dir, chosen, progress=lambda article: bar.update(1), wait=wait, **kwargs)
+    except (SourceError, SearchIndexError, OSError) as error:
+        raise _Failure(str(error)) from None
     return summary
 
 
@@ -96,7 +95,8 @@ def index_build(sources: tuple[Path, ...], index_dir: Path | None, wait: float, 
 
     With no SOURCES, indexes the bundled sample article.
     """
-    summary = _run_indexer(build_index, _index_dir(index_dir), sources, wait, procs=procs)
+    summary = _run_indexer(build_index, _index_dir(index_dir), sources, wait, procs=procs,
+                           entities=_settings().entities)
     if summary.articles == 0:
         raise _Failure("the sources held no articles; the previous index (if any) is still live")
     _print_summary(summary, "built")
@@ -108,7 +108,7 @@ def index_build(sources: tuple[Path, ...], index_dir: Path | None, wait: float, 
 @_wait_option
 def index_update(sources: tuple[Path, ...], index_dir: Path | None, wait: float) -> None:
     """Add new and changed articles of SOURCES, and drop those whose source is gone."""
-    summary = _run_indexer(update_index, _index_dir(index_dir), sources, wait)
+    summary = _run_indexer(update_index, _index_dir(index_dir), sources, wait, entities=_settings().entities)
     _print_summary(summary, "updated")
     click.echo(f"added {summary.added}, replaced {summary.replaced}, deleted {summary.deleted}, "
                f"unchanged {summary.unchanged}")
@@ -132,14 +132,14 @@ def index_stats_command(index_dir: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(stats, indent=2, ensure_ascii=False))
         return
-    click.echo(f"index      {stats['index']} ({stats['generation']})")
-    click.echo(f"articles   {stats['articles']}")
-    click.echo(f"paragraphs {stats['paragraphs']}")
-    click.echo(f"size       {stats['size_bytes'] / 1024 / 1024:.1f} MiB")
-    click.echo(f"built      {stats['built_at']}" + (f", updated {stats['updated_at']}" if stats["updated_at"] else ""))
+    click.echo(f"{'index':15}{stats['index']} ({stats['generation']})")
+    click.echo(f"{'articles':15}{stats['articles']}")
+    click.echo(f"{'paragraphs':15}{stats['paragraphs']}")
+    click.echo(f"{'size':15}{stats['size_bytes'] / 1024 / 1024:.1f} MiB")
+    click.echo(f"{'built':15}{stats['built_at']}" + (f", updated {stats['updated_at']}" if stats["updated_at"] else ""))
     for name, values in stats["facets"].items():
         shown = ", ".join(f"{v['value']} ({v['count']})" for v in values) or "-"
-        click.echo(f"{name + ':':11}{shown}")
+        click.echo(f"{name + ':':15}{shown}")
 
 
 @main.command("parse")
@@ -233,7 +233,7 @@ def serve_command(host: str, port: int, workers: int | None, threads: int, index
     try:
         if not (path / "current").exists():
             click.echo(f"No index at {path}; indexing the bundled sample article first.", err=True)
-            _print_summary(build_index(path, sample_sources()), "built")
+            _print_summary(build_index(path, sample_sources(), entities=_settings().entities), "built")
         run_server(host, port, workers or os.cpu_count() or 1, threads)
     except (SearchIndexError, OSError) as error:
         raise _Failure(str(error)) from None

@@ -32,6 +32,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import LowercaseFilter, PyStemmerFilter, RegexTokenizer, StopFilter
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Existence
 from whoosh.searching import Searcher
 
 from .articles import Article, ReadReport, read_articles
@@ -45,7 +46,8 @@ META_FILE = "searchapp.json"
 GENERATIONS_KEPT = 2
 REFRESH_SECONDS = 0.5
 
-TOPIC_SEPARATOR = ";"  # in sources; the index keeps topics space-separated
+TOPIC_SEPARATOR = ";"  # in sources; the index keeps multi-valued fields comma-separated
+ENTITY_FIELDS = ("people", "places", "organisations")
 
 
 class SearchIndexError(Exception):
@@ -79,6 +81,20 @@ def words_analyzer():
     return _tokenizer() | LowercaseFilter()
 
 
+def _lexicon_field() -> TEXT:
+    """Unstemmed words of title and text, for prefixes and spelling: only whether a word
+    occurs is kept (no frequencies, positions or lengths), which keeps indexing cheap."""
+    field = TEXT(analyzer=words_analyzer(), phrase=False)
+    field.format = Existence(field_boost=1.0)
+    field.scorable = False
+    return field
+
+
+def _many_values() -> KEYWORD:
+    """A multi-valued facet: comma-separated values, each a term, the whole in a column."""
+    return KEYWORD(stored=True, sortable=True, commas=True, lowercase=False, scorable=False)
+
+
 def make_schema() -> Schema:
     facet = dict(stored=True, sortable=True)
     return Schema(
@@ -86,10 +102,13 @@ def make_schema() -> Schema:
         article_id=ID(**facet),
         title=TEXT(stored=True, analyzer=stemming_analyzer(), field_boost=2.0),
         text=TEXT(stored=True, analyzer=stemming_analyzer()),
-        words=TEXT(analyzer=words_analyzer(), phrase=False),
+        words=_lexicon_field(),
         author=ID(**facet),
         source=ID(**facet),
-        topic=KEYWORD(stored=True, sortable=True, commas=False, lowercase=False, scorable=False),
+        topic=_many_values(),
+        people=_many_values(),
+        places=_many_values(),
+        organisations=_many_values(),
         section=ID(**facet),
         kind=ID(**facet),
         published=ID(**facet),
@@ -102,12 +121,18 @@ def make_schema() -> Schema:
     )
 
 
+def _joined(values) -> str:
+    return ",".join(v.replace(",", " ").strip() for v in values if v.strip())
+
+
 def index_document(paragraph: Paragraph) -> dict[str, object]:
     """The Whoosh fields of one paragraph."""
     doc = paragraph.to_dict()
     doc["words"] = f"{paragraph.title}\n{paragraph.text}"
     doc["month"] = paragraph.published[:7]
-    doc["topic"] = " ".join(t.strip().replace(" ", "_") for t in paragraph.topic.split(TOPIC_SEPARATOR) if t.strip())
+    doc["topic"] = _joined(paragraph.topic.split(TOPIC_SEPARATOR))
+    for name in ENTITY_FIELDS:
+        doc[name] = _joined(getattr(paragraph, name))
     return {key: value for key, value in doc.items() if value != ""}
 
 
@@ -159,12 +184,19 @@ def _remove_stale(path: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
     for stray in path.glob(f".{CURRENT}.*"):
         stray.unlink(missing_ok=True)
+    _remove_old_generations(path, GENERATIONS_KEPT)
+
+
+def _remove_old_generations(path: Path, keep: int) -> None:
+    """Delete generations but the live one and the newest others, `keep` in all.
+
+    A generation newer than the live one was left by a build killed before its
+    switch; it is kept only if there is room.
+    """
     live = current_generation(path)
-    generations = sorted(path.glob("gen-*"), key=lambda p: p.name, reverse=True)
-    keep = {live} | set(generations[:GENERATIONS_KEPT])
-    for old in generations:
-        if old not in keep:
-            shutil.rmtree(old, ignore_errors=True)
+    others = sorted((g for g in path.glob("gen-*") if g != live), key=lambda p: p.name, reverse=True)
+    for old in others[max(0, keep - (live is not None)):]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 # --- the writer lock -------------------------------------------------------------
@@ -246,6 +278,7 @@ def build_index(
     progress: Progress | None = None,
     wait: float = 0.0,
     procs: int = 1,
+    entities: bool = True,
 ) -> BuildSummary:
     """Build a complete new index from `sources` and switch to it atomically."""
     started = time.monotonic()
@@ -265,7 +298,7 @@ def build_index(
                     report.skip(article.origin, f"article id {article.id!r} appears twice; the first is kept")
                     continue
                 seen.add(article.id)
-                _add_article(writer, article, summary)
+                _add_article(writer, article, summary, entities)
                 if progress:
                     progress(article)
         except BaseException:
@@ -277,6 +310,9 @@ def build_index(
         ix.close()
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
         summary.seconds = round(time.monotonic() - started, 3)
+        if summary.articles == 0:  # nothing to serve: the live index stays
+            shutil.rmtree(staging, ignore_errors=True)
+            return summary
         _write_meta(staging, {
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "sources": [str(s.absolute()) for s in sources],
@@ -285,6 +321,8 @@ def build_index(
             "skipped": summary.skipped,
             "seconds": summary.seconds,
         })
+        # Make room first, so that a kill before the switch leaves at most GENERATIONS_KEPT.
+        _remove_old_generations(path, GENERATIONS_KEPT - 1)
         generation = staging.rename(path / staging.name.replace("build-", "gen-", 1))
         _fsync_dir(path)
         _switch_to(path, generation)
@@ -292,8 +330,8 @@ def build_index(
     return summary
 
 
-def _add_article(writer, article: Article, summary: BuildSummary) -> None:
-    paragraphs = split_paragraphs(article)
+def _add_article(writer, article: Article, summary: BuildSummary, entities: bool) -> None:
+    paragraphs = split_paragraphs(article, entities)
     for paragraph in paragraphs:
         writer.add_document(**index_document(paragraph))
     summary.articles += 1
@@ -319,6 +357,7 @@ def update_index(
     sources: Iterable[Path],
     progress: Progress | None = None,
     wait: float = 0.0,
+    entities: bool = True,
 ) -> BuildSummary:
     """Add new articles, replace changed ones and delete those whose source is gone.
 
@@ -343,7 +382,7 @@ def update_index(
                 if article.id in seen:
                     continue
                 seen.add(article.id)
-                _apply_change(writer, article, indexed.get(article.id), summary)
+                _apply_change(writer, article, indexed.get(article.id), summary, entities)
                 if progress:
                     progress(article)
             for article_id, (_, origin) in indexed.items():
@@ -364,7 +403,9 @@ def update_index(
     return summary
 
 
-def _apply_change(writer, article: Article, indexed: tuple[str, str] | None, summary: BuildSummary) -> None:
+def _apply_change(
+    writer, article: Article, indexed: tuple[str, str] | None, summary: BuildSummary, entities: bool
+) -> None:
     if indexed is not None and indexed[0] == article.content_hash:
         summary.unchanged += 1
         return
@@ -373,7 +414,7 @@ def _apply_change(writer, article: Article, indexed: tuple[str, str] | None, sum
         summary.replaced += 1
     else:
         summary.added += 1
-    _add_article(writer, article, summary)
+    _add_article(writer, article, summary, entities)
 
 
 # --- reading ------------------------------------------------------------------------
@@ -381,7 +422,11 @@ def _apply_change(writer, article: Article, indexed: tuple[str, str] | None, sum
 
 def open_index(path: Path) -> whoosh_index.Index:
     """The live generation's Whoosh index; raises `IndexMissing` if none was built."""
-    generation = current_generation(path)
+    return open_generation(path, current_generation(path))
+
+
+def open_generation(path: Path, generation: Path | None) -> whoosh_index.Index:
+    """The Whoosh index of one generation of the index at `path`."""
     if generation is None or not whoosh_index.exists_in(generation):
         raise IndexMissing(path)
     return whoosh_index.open_dir(generation)
@@ -396,7 +441,7 @@ class IndexHandle:
 
     A request asks `searcher()`; at most every REFRESH_SECONDS the handle checks
     whether `current` points elsewhere (a rebuild) or Whoosh has a newer
-    generation (an update), and only then opens or refreshes.
+    generation (an update), and only then opens a new searcher.
     """
 
     def __init__(self, path: Path):
@@ -411,8 +456,8 @@ class IndexHandle:
         with self._lock:
             generation = current_generation(self.path)
             if self._index is None or generation != self._generation:
-                ix = open_index(self.path)
-                self._index, self._generation = ix, current_generation(self.path)
+                # The generation read once: a switch in between must not pair one name with another index.
+                self._index, self._generation = open_generation(self.path, generation), generation
             return self._index
 
     def searcher(self) -> Searcher:
@@ -423,10 +468,10 @@ class IndexHandle:
             return searcher
         local.checked = now
         ix = self._open_current()
-        if searcher is None or getattr(local, "index", None) is not ix:
+        if searcher is None or getattr(local, "index", None) is not ix or not searcher.up_to_date():
+            # Never searcher.refresh(): Whoosh reuses segment readers with their old deletions
+            # and keeps merged-away segments, so an update would show replaced paragraphs twice.
             local.searcher, local.index = ix.searcher(), ix
-        elif not searcher.up_to_date():
-            local.searcher = searcher.refresh()
         return local.searcher
 
     @property
@@ -440,8 +485,8 @@ class IndexHandle:
 
 def index_stats(path: Path) -> dict[str, object]:
     """Paragraphs, size on disk and build time of the live generation."""
-    ix = open_index(path)
     generation = current_generation(path)
+    ix = open_generation(path, generation)
     meta = read_meta(generation)
     try:
         paragraphs = ix.doc_count()

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 from .articles import Article
+from .entities import Entities, extract_article_entities
 
 KINDS = ("body", "quote", "related")
 
@@ -34,6 +35,9 @@ class Paragraph:
     credit: str = ""
     origin: str = ""
     article_hash: str = ""
+    people: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    organisations: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -60,8 +64,15 @@ def paragraph_id(article_id: str, position: int) -> str:
     return f"{article_id}-p{position}"
 
 
-def split_paragraphs(article: Article) -> list[Paragraph]:
-    """The article's paragraphs in reading order; headings become their `section`."""
+def split_paragraphs(article: Article, entities: bool = True) -> list[Paragraph]:
+    """The article's paragraphs in reading order; headings become their `section`.
+
+    With `entities`, each paragraph also names the people, places and
+    organisations it mentions, merged across the article.
+    """
+    blocks = [block for block in article.blocks if block.role != "heading"]
+    mentions = (extract_article_entities(article.title, [b.text for b in blocks]) if entities
+                else [Entities()] * len(blocks))
     paragraphs: list[Paragraph] = []
     section = ""
     for block in article.blocks:
@@ -69,6 +80,7 @@ def split_paragraphs(article: Article) -> list[Paragraph]:
             section = block.text
             continue
         position = len(paragraphs) + 1
+        named = mentions[position - 1]
         paragraphs.append(Paragraph(
             id=paragraph_id(article.id, position),
             article_id=article.id,
@@ -85,10 +97,13 @@ def split_paragraphs(article: Article) -> list[Paragraph]:
             credit=article.credit,
             origin=article.origin,
             article_hash=article.content_hash,
+            people=named.people,
+            places=named.places,
+            organisations=named.organisations,
         ))
     return paragraphs
 
 
-def paragraphs_of(articles: Iterable[Article]) -> Iterator[Paragraph]:
+def paragraphs_of(articles: Iterable[Article], entities: bool = True) -> Iterator[Paragraph]:
     for article in articles:
-        yield from split_paragraphs(article)
+        yield from split_paragraphs(article, entities)

@@ -22,9 +22,9 @@ from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
-from ..indexing import IndexHandle, IndexMissing, read_meta
+from ..indexing import ENTITY_FIELDS, IndexHandle, IndexMissing, read_meta
 from .facets import FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selection_filters
-from .query import QueryError, clean_query_text, parse_query, query_terms, suggest_query, typo_tolerant_text
+from .query import QueryError, clean_query_text, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
 
 __all__ = [
     "FACETS", "Facet", "Hit", "IndexMissing", "InvalidSearch", "QueryError", "Search",
@@ -222,17 +222,29 @@ class ArticleView:
     topic: str
     credit: str
     paragraphs: tuple[ArticleParagraph, ...]
+    entities: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (facet, names) for people, places, organisations
 
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id, "title": self.title, "author": self.author, "published": self.published,
             "source": self.source, "url": self.url, "topic": self.topic, "credit": self.credit,
+            **{facet: list(names) for facet, names in self.entities},
             "paragraphs": [
                 {"id": p.id, "position": p.position, "section": p.section, "kind": p.kind,
                  "text": html.unescape(_strip_marks(str(p.html))), "highlights": str(p.html)}
                 for p in self.paragraphs
             ],
         }
+
+
+def _names_in(docs: Sequence[Mapping[str, object]], facet: str) -> tuple[str, ...]:
+    """The article's distinct names of one entity facet, most mentioned first."""
+    counts: dict[str, int] = {}
+    for doc in docs:
+        for name in str(doc.get(facet, "")).split(","):
+            if name:
+                counts[name] = counts.get(name, 0) + 1
+    return tuple(sorted(counts, key=lambda name: (-counts[name], name)))
 
 
 def _strip_marks(text: str) -> str:
@@ -411,11 +423,11 @@ class Search:
         parsed = parse_query(request.q, searcher, typing=request.typing)
         strict = self._matching(searcher, parsed.query) if not parsed.is_empty else set()
         match = _Match(parsed.query, strict, intersect(strict, filters.values()), strict, notices=parsed.notices)
-        if not parsed.is_empty and len(match.filtered) < request.per_page and len(parsed.words) > 1:
-            relaxed = parse_query(request.q, searcher, typing=request.typing, match_all=False)
-            loose = self._matching(searcher, relaxed.query)
+        relaxed = relax(parsed.query) if len(match.filtered) < request.per_page else None
+        if relaxed is not None:
+            loose = self._matching(searcher, relaxed)
             if len(loose) > len(strict):
-                match.relaxed, match.matching = relaxed.query, loose
+                match.relaxed, match.matching = relaxed, loose
                 match.filtered = intersect(loose, filters.values())
         if match.filtered:
             return match
@@ -554,6 +566,7 @@ class Search:
                                  doc.get("kind", "body"), *self._mark(doc.get("text", ""), terms, analyzer))
                 for doc in docs
             ),
+            entities=tuple((facet, _names_in(docs, facet)) for facet in ENTITY_FIELDS),
         )
 
     @staticmethod

@@ -24,7 +24,7 @@ class FacetSpec:
     name: str  # the URL parameter
     field: str  # the index field
     label: str
-    multi: bool = False  # several values per paragraph, space-separated
+    multi: bool = False  # several values per paragraph, comma-separated
 
 
 FACETS: tuple[FacetSpec, ...] = (
@@ -33,6 +33,9 @@ FACETS: tuple[FacetSpec, ...] = (
     FacetSpec("author", "author", "Author"),
     FacetSpec("source", "source", "Source"),
     FacetSpec("topic", "topic", "Topic", multi=True),
+    FacetSpec("people", "people", "People", multi=True),
+    FacetSpec("places", "places", "Places", multi=True),
+    FacetSpec("organisations", "organisations", "Organisations", multi=True),
     FacetSpec("published", "month", "Published"),
     FacetSpec("article", "article_id", "Article"),
 )
@@ -75,8 +78,6 @@ def value_label(spec: FacetSpec, value: str) -> str:
         return KIND_LABELS.get(value, value)
     if spec.name == "published":
         return month_label(value)
-    if spec.name == "topic":
-        return value.replace("_", " ")
     return value
 
 
@@ -93,7 +94,7 @@ class FacetColumns:
             column = self._reader.column_reader(spec.field)
             values = list(column)
             if spec.multi:
-                values = [tuple(v.split()) for v in values]
+                values = [tuple(v.split(",")) if v else () for v in values]
             self._values[spec.field] = values
         return self._values[spec.field]
 

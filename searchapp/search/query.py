@@ -18,7 +18,10 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 SEARCH_FIELDS = ("title", "text")
-PREFIX_FIELDS = ("title", "text", "section", "author", "source", "topic", "kind", "published", "article_id")
+PREFIX_FIELDS = (
+    "title", "text", "section", "author", "source", "topic", "kind", "published", "article_id",
+    "people", "places", "organisations",
+)
 WORDS_FIELD = "words"
 MAX_EXPANSION = 32
 MIN_PREFIX = 2
@@ -84,16 +87,11 @@ def _prepare(text: str, notices: list[str]) -> str:
     return _NEGATION.sub(" NOT ", text)
 
 
-def parse_query(text: str, searcher: Searcher, typing: bool = True, match_all: bool = True) -> ParsedQuery:
-    """Parse, bound and (while typing) prefix-expand a query string.
-
-    With `match_all` every word must match; without it, any word may (used to
-    fill up a short page with partial matches).
-    """
+def parse_query(text: str, searcher: Searcher, typing: bool = True) -> ParsedQuery:
+    """Parse, bound and (while typing) prefix-expand a query string."""
     notices: list[str] = []
     prepared = _prepare(text, notices)
-    group = qparser.AndGroup if match_all else qparser.OrGroup
-    parsed = _parser(searcher.schema, group).parse(prepared)
+    parsed = _parser(searcher.schema, qparser.AndGroup).parse(prepared)
     reader = searcher.reader()
     parsed = bound_expansions(parsed, reader)
     trailing = _TRAILING_WORD.search(prepared) if typing else None
@@ -105,6 +103,25 @@ def parse_query(text: str, searcher: Searcher, typing: bool = True, match_all: b
     if parsed is wq.NullQuery and words:
         notices.append("Your query has only very common words; try more specific ones.")
     return ParsedQuery(parsed.normalize(), text, notices, words, typed)
+
+
+def relax(q: wq.Query) -> wq.Query | None:
+    """The query with any one of its required parts enough, exclusions still excluded.
+
+    Fills a short page with paragraphs that match some of the words; None when
+    the query has fewer than two required parts.
+    """
+    if isinstance(q, wq.AndNot):
+        relaxed = relax(q.a)
+        return wq.AndNot(relaxed, q.b) if relaxed is not None else None
+    if not isinstance(q, wq.And):
+        return None
+    required = [child for child in q.children() if not isinstance(child, wq.Not)]
+    excluded = [child.query for child in q.children() if isinstance(child, wq.Not)]
+    if len(required) < 2:
+        return None
+    relaxed: wq.Query = wq.Or(required)
+    return wq.AndNot(relaxed, wq.Or(excluded)) if excluded else relaxed
 
 
 def expand_prefix(reader: IndexReader, prefix: str, limit: int = MAX_EXPANSION) -> list[str]:

@@ -16,7 +16,7 @@ from ..indexing import SearchIndexError
 from ..search import ArticleNotFound, InvalidSearch, Limits, Search, SearchRequest, make_request
 from ..search.facets import FACETS_BY_NAME
 from . import guard
-from .views import request_params, results_context, url_with
+from .views import entity_links, request_params, results_context, url_with
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def article_page(article_id: str):
         back = url_with("web.search_page", request_params(_parse_search_args(), _settings().per_page))
     except InvalidSearch:
         back = url_with("web.search_page", [("q", q)] if q else [])
-    return render_template("article.html", article=view, q=q, back_url=back)
+    return render_template("article.html", article=view, q=q, back_url=back, entity_links=entity_links(view))
 
 
 @bp.get("/api/articles/<path:article_id>")
@@ -159,6 +159,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         cache_size=settings.cache_size,
     )
     app.register_blueprint(bp)
+    from . import embed; app.register_blueprint(embed.bp)  # noqa: E702 (embed imports this module)
     app.register_error_handler(ArticleNotFound, _not_found)
     app.register_error_handler(SearchIndexError, _no_index)
     app.register_error_handler(HTTPException, _http_error)

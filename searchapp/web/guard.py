@@ -14,7 +14,7 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
-EMBEDDABLE = ("/embed",)
+EMBEDDABLE = frozenset({"/embed"})  # the page iframes show; not /embed/demo, which is an ordinary page
 
 
 class RateLimiter:
@@ -56,7 +56,7 @@ def _frame_ancestors(settings: Settings) -> str:
 
 def _add_headers(response: Response) -> Response:
     settings: Settings = current_app.extensions["searchapp.settings"]
-    embeddable = request.path.startswith(EMBEDDABLE)
+    embeddable = request.path in EMBEDDABLE
     ancestors = _frame_ancestors(settings) if embeddable else "'self'"
     response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors=ancestors))
     response.headers["X-Content-Type-Options"] = "nosniff"

