@@ -162,7 +162,7 @@ def _parse_filters(filters: tuple[str, ...]) -> dict[str, list[str]]:
     for item in filters:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise click.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="--filter")
+            raise _Failure(f"--filter {item!r} is not FIELD=VALUE, e.g. --filter kind=quote")
         chosen.setdefault(name.strip(), []).append(value)
     return chosen
 

@@ -15,9 +15,17 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from . import create_app
+        return production_app()
 
-        return create_app()
+
+def production_app():
+    """The app as `searchapp serve` runs it: never in debug mode, whatever FLASK_DEBUG says."""
+    from . import create_app
+
+    app = create_app()
+    app.debug = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return app
 
 
 def run_server(host: str, port: int, workers: int, threads: int) -> None:

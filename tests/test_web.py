@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import quote, urlencode
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from webapp import EVIL_TEXT, build_web_index, make_app
 
 ARTICLE = "syria-russia-strategic-ties-2025-02-12"
@@ -287,3 +290,42 @@ def test_rate_limit_answers_429_with_retry_after(web_index):
     assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
     limited = client.get("/search?q=putin")
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
+def test_the_production_server_never_runs_in_debug_mode(web_index, monkeypatch):
+    from searchapp.server import production_app
+
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("SEARCHAPP_INDEX", str(web_index))
+    app = production_app()
+    assert app.debug is False
+
+    def fail(request):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(app.extensions["searchapp.search"], "search", fail)
+    response = app.test_client().get("/search?q=putin")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "Traceback" not in response.text and "internal detail" not in response.text
+
+
+PARAMS = st.sampled_from(["q", "page", "per_page", "sort", "group", "kind", "section", "topic",
+                          "published", "article", "people", "x", "q[]", ""])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.lists(st.tuples(PARAMS, st.text(max_size=80)), max_size=6), fragment=st.booleans())
+def test_arbitrary_parameters_never_cause_a_server_error(client, params, fragment):
+    query = urlencode(params)
+    headers = {"HX-Request": "true"} if fragment else {}
+    for path in ("/search", "/api/search"):
+        response = client.get(f"{path}?{query}", headers=headers)
+        assert response.status_code in (200, 400), (path, params, response.status_code)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(article_id=st.text(min_size=1, max_size=60), q=st.text(max_size=60))
+def test_arbitrary_article_ids_are_found_or_404(client, article_id, q):
+    response = client.get(f"/api/articles/{quote(article_id, safe='')}?{urlencode({'q': q})}")
+    assert response.status_code in (200, 404)

@@ -81,6 +81,22 @@ def value_label(spec: FacetSpec, value: str) -> str:
     return value
 
 
+def _column_values(reader: IndexReader, fieldname: str) -> list:
+    """Every document's value of a column field, in document-number order.
+
+    Read segment by segment: a segment whose documents all lack the field has
+    no column, and Whoosh's combined column reader would leave it out.
+    """
+    values: list = []
+    for segment, offset in reader.leaf_readers():
+        values.extend([""] * (offset - len(values)))
+        if segment.has_column(fieldname):
+            values.extend(segment.column_reader(fieldname))
+        else:
+            values.extend([""] * segment.doc_count_all())
+    return values
+
+
 class FacetColumns:
     """The facet values of every document of one searcher's reader."""
 
@@ -91,8 +107,7 @@ class FacetColumns:
 
     def values(self, spec: FacetSpec) -> list:
         if spec.field not in self._values:
-            column = self._reader.column_reader(spec.field)
-            values = list(column)
+            values = _column_values(self._reader, spec.field)
             if spec.multi:
                 values = [tuple(v.split(",")) if v else () for v in values]
             self._values[spec.field] = values
