@@ -283,7 +283,7 @@ def _body_blocks(blocks: list[str]) -> list[Block]:
 
 def parse_text_article(text: str, article_id: str, origin: str = "") -> Article:
     """An article from the plain-text layout of the bundled sample."""
-    blocks = _blocks_of(_unix_lines(text))
+    blocks = _blocks_of(_unix_lines(_valid_unicode(text)))
     if not blocks:
         raise ArticleParseError("the file is empty")
     fields, rest = _split_header(blocks)
@@ -318,7 +318,7 @@ def _json_string(record: dict, key: str) -> str:
 
 
 def _valid_unicode(text: str) -> str:
-    """The text with lone surrogates (from JSON escapes such as `\\ud800`) as U+FFFD."""
+    """The text with lone surrogates (JSON escapes such as `\\ud800`, or a caller's str) as U+FFFD."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
@@ -327,7 +327,7 @@ def parse_json_article(line: str, origin: str = "") -> Article:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
-        raise ArticleParseError(f"not valid JSON ({error.msg})") from None
+        raise ArticleParseError(f"not valid JSON ({error.msg} column {error.colno})") from None
     except (ValueError, RecursionError):  # a number of over 4300 digits; nesting too deep
         raise ArticleParseError("not valid JSON (too large or too deeply nested)") from None
     if not isinstance(record, dict):
@@ -462,7 +462,7 @@ def count_articles(sources: Iterable[Path]) -> int:
     total = 0
     for source in check_sources(sources):
         for path in source_files(source, report):
-            if path.suffix == ".jsonl":
+            if path.suffix.lower() == ".jsonl":
                 with open(path, "rb") as handle:
                     total += sum(1 for line in handle if line.strip())
             else:

@@ -49,7 +49,10 @@ class _Failure(click.ClickException):
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 def main(verbose: bool) -> None:
     """Full-text search for news articles, one paragraph per document."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
 
 @main.group("index")
@@ -61,7 +64,8 @@ def _run_indexer(action, index_dir: Path, sources: tuple[Path, ...], wait: float
     chosen = list(sources) or sample_sources()
     try:
         total = count_articles(chosen)
-        with click.progressbar(length=total, label="Indexing articles", show_pos=True, file=sys.stderr) as bar:
+        with click.progressbar(length=total, label="Indexing articles", show_pos=True, file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as bar:
             summary = action(index_dir, chosen, progress=lambda article: bar.update(1), wait=wait, **kwargs)
     except (SourceError, SearchIndexError, OSError) as error:
         raise _Failure(str(error)) from None
@@ -69,8 +73,6 @@ def _run_indexer(action, index_dir: Path, sources: tuple[Path, ...], wait: float
 
 
 def _print_summary(summary: BuildSummary, verb: str) -> None:
-    for skipped in summary.skipped:
-        click.echo(f"skipped {skipped}", err=True)
     click.echo(
         f"{verb} {summary.path}: {summary.articles} articles, {summary.paragraphs} paragraphs, "
         f"{len(summary.skipped)} skipped, {summary.seconds:.2f} s"

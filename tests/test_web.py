@@ -328,4 +328,4 @@ def test_arbitrary_parameters_never_cause_a_server_error(client, params, fragmen
 @given(article_id=st.text(min_size=1, max_size=60), q=st.text(max_size=60))
 def test_arbitrary_article_ids_are_found_or_404(client, article_id, q):
     response = client.get(f"/api/articles/{quote(article_id, safe='')}?{urlencode({'q': q})}")
-    assert response.status_code in (200, 404)
+    assert response.status_code in (200, 308, 404)  # 308: werkzeug merges a doubled slash

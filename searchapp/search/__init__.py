@@ -24,7 +24,8 @@ from whoosh.searching import Searcher
 
 from ..indexing import ENTITY_FIELDS, IndexHandle, IndexMissing, read_meta
 from .facets import FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selection_filters
-from .query import QueryError, clean_query_text, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
+from .matching import DocSets
+from .query import QueryError, clean_query_text, close_words, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
 
 __all__ = [
     "FACETS", "Facet", "Hit", "IndexMissing", "InvalidSearch", "QueryError", "Search",
@@ -237,6 +238,12 @@ class ArticleView:
         }
 
 
+def _ranked(results) -> list:
+    """The collected hits in order. Not `list(results)`: its length hint makes Whoosh
+    count every match again."""
+    return [results[number] for number in range(results.scored_length())]
+
+
 def _names_in(docs: Sequence[Mapping[str, object]], facet: str) -> tuple[str, ...]:
     """The article's distinct names of one entity facet, most mentioned first."""
     counts: dict[str, int] = {}
@@ -301,6 +308,13 @@ class _AllowedInTime(TimeLimitCollector):
                 child.collect(sub_docnum)
 
 
+@dataclass(frozen=True)
+class _ReaderState:
+    reader: object
+    columns: FacetColumns
+    docsets: DocSets
+
+
 @dataclass
 class _Match:
     """The documents a query matches, before and after the facet filters."""
@@ -324,21 +338,22 @@ class Search:
         self._cache: OrderedDict[tuple, SearchPage] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        self._columns: dict[int, FacetColumns] = {}
+        self._states: dict[int, _ReaderState] = {}
 
     # -- plumbing ----------------------------------------------------------------
 
     def _searcher(self) -> Searcher:
         return self.handle.searcher()
 
-    def _facet_columns(self, searcher: Searcher) -> FacetColumns:
+    def _reader_state(self, searcher: Searcher) -> _ReaderState:
+        """Facet columns and term document sets, kept while the reader is the same."""
         reader = searcher.reader()
-        key = id(reader)
-        columns = self._columns.get(key)
-        if columns is None or columns._reader is not reader:
-            columns = FacetColumns(reader)
-            self._columns = {key: columns, **{k: v for k, v in list(self._columns.items())[-3:]}}
-        return columns
+        state = self._states.get(id(reader))
+        if state is None or state.reader is not reader:
+            state = _ReaderState(reader, FacetColumns(reader), DocSets(searcher))
+            recent = list(self._states.items())[-3:]
+            self._states = {**dict(recent), id(reader): state}
+        return state
 
     def _generation_key(self, searcher: Searcher) -> tuple:
         return (str(self.handle.generation), searcher.reader().generation(), searcher.doc_count())
@@ -372,13 +387,11 @@ class Search:
         self._remember(key, page)
         return page
 
-    def _matching(self, searcher: Searcher, q: wq.Query | None) -> set[int]:
-        if q is None:
-            return set(searcher.reader().all_doc_ids())
-        return set(searcher.docs_for_query(q))
+    def _matching(self, searcher: Searcher, q: wq.Query | None) -> set[int] | frozenset[int]:
+        return self._reader_state(searcher).docsets.docs(q if q is not None else wq.Every())
 
     def _search(self, searcher: Searcher, request: SearchRequest) -> SearchPage:
-        columns = self._facet_columns(searcher)
+        columns = self._reader_state(searcher).columns
         selected = request.selected
         notices = self._unknown_values(columns, selected)
         filters = selection_filters(columns, selected)
@@ -431,8 +444,9 @@ class Search:
                 match.filtered = intersect(loose, filters.values())
         if match.filtered:
             return match
-        match.suggestion = suggest_query(request.q, searcher)
-        tolerant_text = typo_tolerant_text(request.q, searcher)
+        close = close_words(request.q, searcher)
+        match.suggestion = suggest_query(request.q, close)
+        tolerant_text = typo_tolerant_text(request.q, close)
         if tolerant_text:
             tolerant = parse_query(tolerant_text, searcher, typing=False)
             close = self._matching(searcher, tolerant.query)
@@ -480,12 +494,12 @@ class Search:
         """The first `count` hits in order; grouped, only each article's best, fetched in growing rounds."""
         if not request.group:
             results, timed_out = self._run(searcher, q, allowed, request, count)
-            return list(results), timed_out
+            return _ranked(results), timed_out
         limit = count * 4
         while True:
             results, timed_out = self._run(searcher, q, allowed, request, limit)
             best: dict[str, object] = {}
-            for hit in results:
+            for hit in _ranked(results):
                 article_id = hit["article_id"]
                 if article_id not in best and article_id not in skip_articles:
                     best[article_id] = hit

@@ -56,7 +56,9 @@ class ParsedQuery:
 
 
 def clean_query_text(text: str) -> str:
-    """The query without control characters and with spaces folded."""
+    """The query without control characters, lone surrogates (from undecodable
+    command-line bytes) as U+FFFD, and spaces folded."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
@@ -186,41 +188,43 @@ def _limited(iterable, limit: int):
         yield item
 
 
-def suggest_query(text: str, searcher: Searcher) -> str:
-    """The query with each unknown word replaced by its closest indexed word, or ''."""
+def close_words(text: str, searcher: Searcher) -> dict[str, list[str]]:
+    """Each word of the query that is not in the index -> the closest indexed words.
+
+    The first letter must match (typos there are rare, and it makes the search
+    of the lexicon far cheaper); one edit is tried before two.
+    """
     reader = searcher.reader()
     corrector = searcher.corrector(WORDS_FIELD)
-    changed = False
-    pieces: list[str] = []
-    last = 0
-    for match in _WORD.finditer(text):
-        word = match.group(0)
-        lower = word.lower()
-        if lower in _OPERATORS or text[match.end():match.end() + 1] == ":" or (WORDS_FIELD, lower) in reader:
-            continue
-        suggestions = corrector.suggest(lower, limit=1, maxdist=2 if len(lower) > 4 else 1)
-        if suggestions:
-            pieces += [text[last:match.start()], suggestions[0]]
-            last = match.end()
-            changed = True
-    return "".join([*pieces, text[last:]]) if changed else ""
-
-
-def typo_tolerant_text(text: str, searcher: Searcher) -> str:
-    """The query with each unknown word widened to `(word OR close1 OR close2 …)`, or ''."""
-    reader = searcher.reader()
-    corrector = searcher.corrector(WORDS_FIELD)
-    pieces: list[str] = []
-    last = 0
+    close: dict[str, list[str]] = {}
     for match in _WORD.finditer(text):
         word = match.group(0).lower()
-        if word in _OPERATORS or text[match.end():match.end() + 1] == ":" or (WORDS_FIELD, word) in reader:
+        if word in close or word in _OPERATORS or text[match.end():match.end() + 1] == ":":
             continue
-        close = corrector.suggest(word, limit=SUGGESTIONS_PER_WORD, maxdist=2 if len(word) > 4 else 1)
-        if close:
-            pieces += [text[last:match.start()], "(" + " OR ".join([word, *close]) + ")"]
-            last = match.end()
-    return "".join([*pieces, text[last:]]) if pieces else ""
+        if len(word) < 3 or (WORDS_FIELD, word) in reader:
+            continue
+        for distance in (1, 2) if len(word) > 4 else (1,):
+            found = corrector.suggest(word, limit=SUGGESTIONS_PER_WORD, maxdist=distance, prefix=1)
+            if found:
+                close[word] = found
+                break
+    return close
+
+
+def _replace_words(text: str, replacements: dict[str, str]) -> str:
+    return _WORD.sub(lambda m: replacements.get(m.group(0).lower(), m.group(0)), text)
+
+
+def suggest_query(text: str, close: dict[str, list[str]]) -> str:
+    """The query with each unknown word replaced by its closest indexed word, or ''."""
+    return _replace_words(text, {word: found[0] for word, found in close.items()}) if close else ""
+
+
+def typo_tolerant_text(text: str, close: dict[str, list[str]]) -> str:
+    """The query with each unknown word widened to `(word OR close1 OR close2 …)`, or ''."""
+    if not close:
+        return ""
+    return _replace_words(text, {word: "(" + " OR ".join([word, *found]) + ")" for word, found in close.items()})
 
 
 def query_terms(q: wq.Query) -> set[str]:
