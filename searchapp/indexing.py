@@ -267,9 +267,11 @@ def read_meta(generation: Path) -> dict[str, object]:
 
 
 def _writer(ix: whoosh_index.Index, procs: int):
+    """A writer of plain (not compound) segment files: a reader of a compound
+    segment copies its postings into memory, tens of MB per worker process."""
     if procs > 1:
-        return ix.writer(procs=procs, limitmb=256, multisegment=True)
-    return ix.writer(limitmb=256)
+        return ix.writer(procs=procs, limitmb=256, multisegment=True, compound=False)
+    return ix.writer(limitmb=256, compound=False)
 
 
 def build_index(
@@ -375,7 +377,7 @@ def update_index(
         indexed = _indexed_articles(ix)
         summary = BuildSummary(path=str(path))
         report = ReadReport()
-        writer = ix.writer(limitmb=256)
+        writer = ix.writer(limitmb=256, compound=False)
         try:
             seen: set[str] = set()
             for article in read_articles(sources, report):

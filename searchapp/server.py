@@ -25,6 +25,7 @@ def production_app():
     app = create_app()
     app.debug = False
     app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.extensions["searchapp.search"].warm()
     return app
 
 

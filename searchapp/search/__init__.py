@@ -591,6 +591,13 @@ class Search:
                 return Markup(marked), True
         return Markup(html.escape(text, quote=False)), False
 
+    def warm(self) -> None:
+        """Open the index and read the facet columns now, so the first visitor does not wait."""
+        try:
+            self.overview()
+        except IndexMissing:
+            log.info("no index to warm up yet")
+
     def overview(self) -> SearchPage:
         """The corpus at a glance: every document, the facet values with counts."""
         return self.search(SearchRequest(per_page=1))

@@ -15,7 +15,7 @@ from whoosh import query as wq
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-TERM_CACHE_SIZE = 4096
+TERM_CACHE_ENTRIES = 500_000  # document numbers kept in cached sets, summed (a few dozen MB)
 
 
 class DocSets:
@@ -24,6 +24,7 @@ class DocSets:
     def __init__(self, searcher: Searcher):
         self._searcher = searcher
         self._terms: dict[tuple[str, str], frozenset[int]] = {}
+        self._cached_entries = 0
         self._lock = threading.Lock()
         self._all: frozenset[int] | None = None
 
@@ -46,9 +47,12 @@ class DocSets:
             docs.update(docnum + offset for docnum in matcher.all_ids())
         found = frozenset(docs)
         with self._lock:
-            if len(self._terms) >= TERM_CACHE_SIZE:
+            if self._cached_entries + len(found) > TERM_CACHE_ENTRIES:
                 self._terms.clear()
-            self._terms[key] = found
+                self._cached_entries = 0
+            if len(found) <= TERM_CACHE_ENTRIES // 4:
+                self._terms[key] = found
+                self._cached_entries += len(found)
         return found
 
     def docs(self, q: wq.Query) -> set[int] | frozenset[int]:
