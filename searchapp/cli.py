@@ -124,7 +124,8 @@ def index_stats_command(index_dir: Path | None, as_json: bool) -> None:
     path = _index_dir(index_dir)
     try:
         stats = index_stats(path)
-        overview = Search(path, cache_size=0).overview()
+        with Search(path, cache_size=0) as search:
+            overview = search.overview()
     except SearchIndexError as error:
         raise _Failure(str(error)) from None
     stats["articles"] = overview.articles
@@ -185,7 +186,8 @@ def search_command(query, index_dir, filters, page, per_page, sort, group, as_js
     try:
         request = make_request(query, _parse_filters(filters), sort, page, per_page, group, limits,
                                default_per_page=settings.per_page)
-        result = Search(_index_dir(index_dir), limits, cache_size=0).search(request.with_changes(typing=False))
+        with Search(_index_dir(index_dir), limits, cache_size=0) as search:
+            result = search.search(request.with_changes(typing=False))
     except (InvalidSearch, SearchIndexError) as error:
         raise _Failure(str(error)) from None
     if as_json:

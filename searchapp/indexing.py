@@ -23,6 +23,7 @@ import os
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -452,7 +453,9 @@ class IndexHandle:
         self._local = threading.local()
         self._generation: Path | None = None
         self._index: whoosh_index.Index | None = None
-        self._checked = 0.0
+        self._open: set[Searcher] = set()
+        # Searchers hold open files: close them when the handle goes, before the files do.
+        weakref.finalize(self, _close_all, self._open)
 
     def _open_current(self) -> whoosh_index.Index:
         with self._lock:
@@ -474,15 +477,30 @@ class IndexHandle:
             # Never searcher.refresh(): Whoosh reuses segment readers with their old deletions
             # and keeps merged-away segments, so an update would show replaced paragraphs twice.
             local.searcher, local.index = ix.searcher(), ix
+            with self._lock:
+                self._open.add(local.searcher)
+                if searcher is not None:
+                    self._open.discard(searcher)
+            if searcher is not None:
+                searcher.close()  # this thread's request that used it is over
         return local.searcher
+
+    def close(self) -> None:
+        """Close every searcher this handle opened (the handle opens new ones if used again)."""
+        with self._lock:
+            self._index = self._generation = None
+            _close_all(self._open)
+        self._local = threading.local()
 
     @property
     def generation(self) -> Path | None:
         return self._generation
 
-    def meta(self) -> dict[str, object]:
-        self.searcher()
-        return read_meta(self._generation) if self._generation else {}
+
+def _close_all(searchers: set[Searcher]) -> None:
+    for searcher in list(searchers):
+        searcher.close()
+    searchers.clear()
 
 
 def index_stats(path: Path) -> dict[str, object]:

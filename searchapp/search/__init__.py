@@ -591,6 +591,17 @@ class Search:
                 return Markup(marked), True
         return Markup(html.escape(text, quote=False)), False
 
+    def close(self) -> None:
+        """Close the open searchers now; the next search opens the index again."""
+        self.handle.close()
+        self._states = {}
+
+    def __enter__(self) -> Search:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def warm(self) -> None:
         """Open the index and read the facet columns now, so the first visitor does not wait."""
         try:
