@@ -23,6 +23,7 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
 from ..indexing import ENTITY_FIELDS, IndexHandle, IndexMissing, read_meta
+from ..lexicon import Lexicon
 from .facets import FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selection_filters
 from .matching import DocSets
 from .query import QueryError, clean_query_text, close_words, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
@@ -310,9 +311,9 @@ class _AllowedInTime(TimeLimitCollector):
 
 @dataclass(frozen=True)
 class _ReaderState:
-    reader: object
     columns: FacetColumns
     docsets: DocSets
+    lexicon: Lexicon
 
 
 @dataclass
@@ -338,7 +339,8 @@ class Search:
         self._cache: OrderedDict[tuple, SearchPage] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        self._states: dict[int, _ReaderState] = {}
+        self._states: dict[tuple, _ReaderState] = {}
+        self._state_lock = threading.Lock()
 
     # -- plumbing ----------------------------------------------------------------
 
@@ -346,13 +348,23 @@ class Search:
         return self.handle.searcher()
 
     def _reader_state(self, searcher: Searcher) -> _ReaderState:
-        """Facet columns and term document sets, kept while the reader is the same."""
-        reader = searcher.reader()
-        state = self._states.get(id(reader))
-        if state is None or state.reader is not reader:
-            state = _ReaderState(reader, FacetColumns(reader), DocSets(searcher))
-            recent = list(self._states.items())[-3:]
-            self._states = {**dict(recent), id(reader): state}
+        """Facet columns, term document sets and the word list of this version of the index.
+
+        Every thread has its own searcher, but all see the same documents while
+        the index is unchanged, so they share one state, made once.
+        """
+        key = self._generation_key(searcher)
+        state = self._states.get(key)
+        if state is None:
+            with self._state_lock:
+                state = self._states.get(key)
+                if state is None:
+                    generation = self.handle.generation
+                    state = _ReaderState(
+                        FacetColumns(searcher.reader()), DocSets(searcher),
+                        Lexicon.load(generation) if generation else Lexicon(),
+                    )
+                    self._states = {key: state}
         return state
 
     def _generation_key(self, searcher: Searcher) -> tuple:
@@ -388,7 +400,7 @@ class Search:
         return page
 
     def _matching(self, searcher: Searcher, q: wq.Query | None) -> set[int] | frozenset[int]:
-        return self._reader_state(searcher).docsets.docs(q if q is not None else wq.Every())
+        return self._reader_state(searcher).docsets.docs(searcher, q if q is not None else wq.Every())
 
     def _search(self, searcher: Searcher, request: SearchRequest) -> SearchPage:
         columns = self._reader_state(searcher).columns
@@ -433,7 +445,8 @@ class Search:
         if not request.q:
             matching = self._matching(searcher, None)
             return _Match(None, matching, intersect(matching, filters.values()), matching)
-        parsed = parse_query(request.q, searcher, typing=request.typing)
+        lexicon = self._reader_state(searcher).lexicon
+        parsed = parse_query(request.q, searcher, lexicon, typing=request.typing)
         strict = self._matching(searcher, parsed.query) if not parsed.is_empty else set()
         match = _Match(parsed.query, strict, intersect(strict, filters.values()), strict, notices=parsed.notices)
         relaxed = relax(parsed.query) if len(match.filtered) < request.per_page else None
@@ -444,11 +457,11 @@ class Search:
                 match.filtered = intersect(loose, filters.values())
         if match.filtered:
             return match
-        close = close_words(request.q, searcher)
+        close = close_words(request.q, lexicon)
         match.suggestion = suggest_query(request.q, close)
         tolerant_text = typo_tolerant_text(request.q, close)
         if tolerant_text:
-            tolerant = parse_query(tolerant_text, searcher, typing=False)
+            tolerant = parse_query(tolerant_text, searcher, lexicon, typing=False)
             close = self._matching(searcher, tolerant.query)
             if intersect(close, filters.values()):
                 return _Match(tolerant.query, close, intersect(close, filters.values()), close,
@@ -565,7 +578,8 @@ class Search:
             raise ArticleNotFound(article_id)
         terms = set()
         if q.strip():
-            parsed = parse_query(clean_query_text(q)[: self.limits.max_query_length], searcher, typing=False)
+            lexicon = self._reader_state(searcher).lexicon
+            parsed = parse_query(clean_query_text(q)[: self.limits.max_query_length], searcher, lexicon, typing=False)
             terms = query_terms(parsed.query)
         analyzer = searcher.schema["text"].analyzer
         first = docs[0]

@@ -97,20 +97,23 @@ def _column_values(reader: IndexReader, fieldname: str) -> list:
     return values
 
 
+def _facet_values(reader: IndexReader, spec: FacetSpec) -> list:
+    values = _column_values(reader, spec.field)
+    return [tuple(v.split(",")) if v else () for v in values] if spec.multi else values
+
+
 class FacetColumns:
-    """The facet values of every document of one searcher's reader."""
+    """The facet values of every document of one version of the index.
+
+    Read all at once from a reader, then shared by every thread's searcher of
+    the same version (their document numbers are the same).
+    """
 
     def __init__(self, reader: IndexReader):
-        self._reader = reader
-        self._values: dict[str, list] = {}
+        self._values: dict[str, list] = {spec.field: _facet_values(reader, spec) for spec in FACETS}
         self._postings: dict[str, dict[str, set[int]]] = {}
 
     def values(self, spec: FacetSpec) -> list:
-        if spec.field not in self._values:
-            values = _column_values(self._reader, spec.field)
-            if spec.multi:
-                values = [tuple(v.split(",")) if v else () for v in values]
-            self._values[spec.field] = values
         return self._values[spec.field]
 
     def _value_docs(self, spec: FacetSpec) -> dict[str, set[int]]:

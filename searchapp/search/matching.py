@@ -19,27 +19,28 @@ TERM_CACHE_ENTRIES = 500_000  # document numbers kept in cached sets, summed (a 
 
 
 class DocSets:
-    """Matching-document sets for one searcher's reader."""
+    """Matching-document sets for one version of the index, shared by its searchers.
+
+    Each call names the calling thread's own searcher: Whoosh searchers must not
+    be shared between threads, but their document numbers are the same.
+    """
 
     def __init__(self, searcher: Searcher):
-        self._searcher = searcher
         self._terms: dict[tuple[str, str], frozenset[int]] = {}
         self._cached_entries = 0
         self._lock = threading.Lock()
-        self._all: frozenset[int] | None = None
+        self._all = frozenset(searcher.reader().all_doc_ids())
 
     def everything(self) -> frozenset[int]:
-        if self._all is None:
-            self._all = frozenset(self._searcher.reader().all_doc_ids())
         return self._all
 
-    def term(self, fieldname: str, text: str) -> frozenset[int]:
+    def term(self, searcher: Searcher, fieldname: str, text: str) -> frozenset[int]:
         key = (fieldname, text)
         cached = self._terms.get(key)
         if cached is not None:
             return cached
         docs: set[int] = set()
-        for subsearcher, offset in self._searcher.leaf_searchers():
+        for subsearcher, offset in searcher.leaf_searchers():
             try:
                 matcher = subsearcher.reader().postings(fieldname, text)
             except TermNotFound:
@@ -55,27 +56,27 @@ class DocSets:
                 self._cached_entries += len(found)
         return found
 
-    def docs(self, q: wq.Query) -> set[int] | frozenset[int]:
+    def docs(self, searcher: Searcher, q: wq.Query) -> set[int] | frozenset[int]:
         """The documents `q` matches (deleted ones left out)."""
         if isinstance(q, wq.Term):
-            return self.term(q.fieldname, q.text)
+            return self.term(searcher, q.fieldname, q.text)
         if isinstance(q, wq.Every):
             return self.everything()
         if q is wq.NullQuery:
             return frozenset()
         if isinstance(q, wq.Or | wq.DisjunctionMax) and not getattr(q, "minmatch", 0):
-            return frozenset().union(*(self.docs(child) for child in q.children()))
+            return frozenset().union(*(self.docs(searcher, child) for child in q.children()))
         if isinstance(q, wq.And):
-            return self._conjunction(list(q.children()))
+            return self._conjunction(searcher, list(q.children()))
         if isinstance(q, wq.AndNot):
-            return self.docs(q.a) - self.docs(q.b)
+            return self.docs(searcher, q.a) - self.docs(searcher, q.b)
         if isinstance(q, wq.Not):
-            return self.everything() - self.docs(q.query)
-        return set(self._searcher.docs_for_query(q))
+            return self.everything() - self.docs(searcher, q.query)
+        return set(searcher.docs_for_query(q))
 
-    def _conjunction(self, children: list[wq.Query]) -> set[int] | frozenset[int]:
-        required = [self.docs(c) for c in children if not isinstance(c, wq.Not)]
-        excluded = [self.docs(c.query) for c in children if isinstance(c, wq.Not)]
+    def _conjunction(self, searcher: Searcher, children: list[wq.Query]) -> set[int] | frozenset[int]:
+        required = [self.docs(searcher, c) for c in children if not isinstance(c, wq.Not)]
+        excluded = [self.docs(searcher, c.query) for c in children if isinstance(c, wq.Not)]
         if required:
             smallest, *others = sorted(required, key=len)
             result = smallest.intersection(*others)

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 from whoosh import qparser
 from whoosh import query as wq
-from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
+from whoosh.spelling import ListCorrector
+
+from ..lexicon import Lexicon
 
 SEARCH_FIELDS = ("title", "text")
 PREFIX_FIELDS = (
     "title", "text", "section", "author", "source", "topic", "kind", "published", "article_id",
     "people", "places", "organisations",
 )
-WORDS_FIELD = "words"
 MAX_EXPANSION = 32
 MIN_PREFIX = 2
 SUGGESTIONS_PER_WORD = 3
@@ -89,18 +91,17 @@ def _prepare(text: str, notices: list[str]) -> str:
     return _NEGATION.sub(" NOT ", text)
 
 
-def parse_query(text: str, searcher: Searcher, typing: bool = True) -> ParsedQuery:
+def parse_query(text: str, searcher: Searcher, lexicon: Lexicon, typing: bool = True) -> ParsedQuery:
     """Parse, bound and (while typing) prefix-expand a query string."""
     notices: list[str] = []
     prepared = _prepare(text, notices)
     parsed = _parser(searcher.schema, qparser.AndGroup).parse(prepared)
-    reader = searcher.reader()
-    parsed = bound_expansions(parsed, reader)
+    parsed = bound_expansions(parsed, searcher, lexicon)
     trailing = _TRAILING_WORD.search(prepared) if typing else None
     typed = ""
     if trailing and not trailing["word"].isupper() and trailing["word"].lower() not in _OPERATORS:
         typed = trailing["word"].lower()
-        parsed = expand_last_word(parsed, trailing.start("word"), typed, searcher)
+        parsed = expand_last_word(parsed, trailing.start("word"), typed, searcher.schema, lexicon)
     words = plain_words(text)
     if parsed is wq.NullQuery and words:
         notices.append("Your query has only very common words; try more specific ones.")
@@ -126,18 +127,9 @@ def relax(q: wq.Query) -> wq.Query | None:
     return wq.AndNot(relaxed, wq.Or(excluded)) if excluded else relaxed
 
 
-def expand_prefix(reader: IndexReader, prefix: str, limit: int = MAX_EXPANSION) -> list[str]:
-    """The most frequent indexed words that start with `prefix`, at most `limit`."""
-    if len(prefix) < MIN_PREFIX:
-        return []
-    candidates = []
-    for number, term in enumerate(reader.expand_prefix(WORDS_FIELD, prefix)):
-        if number >= limit * 20:
-            break
-        word = term.decode("utf-8") if isinstance(term, bytes) else term
-        candidates.append((reader.doc_frequency(WORDS_FIELD, word), word))
-    candidates.sort(key=lambda item: (-item[0], item[1]))
-    return [word for _, word in candidates[:limit]]
+def expand_prefix(lexicon: Lexicon, prefix: str, limit: int = MAX_EXPANSION) -> list[str]:
+    """The most used indexed words that start with `prefix`, at most `limit`."""
+    return lexicon.completions(prefix, limit) if len(prefix) >= MIN_PREFIX else []
 
 
 def _analyzed(schema, fieldname: str, word: str) -> list[str]:
@@ -149,12 +141,11 @@ def _prefix_terms(fieldname: str, words: list[str], schema) -> list[wq.Query]:
     return [wq.Term(fieldname, stem) for stem in stems]
 
 
-def expand_last_word(q: wq.Query, start: int, word: str, searcher: Searcher) -> wq.Query:
+def expand_last_word(q: wq.Query, start: int, word: str, schema, lexicon: Lexicon) -> wq.Query:
     """Let the word typed last (starting at `start`) also match the words it begins."""
-    completions = expand_prefix(searcher.reader(), word)
+    completions = expand_prefix(lexicon, word)
     if not completions:
         return q
-    schema = searcher.schema
 
     def replace(node: wq.Query) -> wq.Query:
         if isinstance(node, wq.Term) and node.startchar == start and node.fieldname in SEARCH_FIELDS:
@@ -169,16 +160,34 @@ def expand_last_word(q: wq.Query, start: int, word: str, searcher: Searcher) -> 
     return replace(q)
 
 
-def bound_expansions(q: wq.Query, reader: IndexReader) -> wq.Query:
-    """Prefix and wildcard nodes as an explicit Or of at most MAX_EXPANSION terms."""
+def bound_expansions(q: wq.Query, searcher: Searcher, lexicon: Lexicon) -> wq.Query:
+    """Prefix and wildcard nodes as an explicit Or of at most MAX_EXPANSION terms.
+
+    On the stemmed title and text the words come from the unstemmed lexicon and
+    are stemmed (so `electi*` finds `election`, whose stem is `elect`).
+    """
     if isinstance(q, wq.Prefix | wq.Wildcard):
-        fieldname = q.fieldname
-        words = list(_limited(q._btexts(reader), MAX_EXPANSION))
-        terms = [wq.Term(fieldname, w.decode("utf-8") if isinstance(w, bytes) else w) for w in words]
+        if q.fieldname in SEARCH_FIELDS:
+            words = _lexicon_matches(q, lexicon)
+            terms = _prefix_terms(q.fieldname, words, searcher.schema)
+        else:
+            found = _limited(q._btexts(searcher.reader()), MAX_EXPANSION)
+            terms = [wq.Term(q.fieldname, w.decode("utf-8") if isinstance(w, bytes) else w) for w in found]
         return wq.Or(terms, boost=q.boost) if terms else wq.NullQuery
     if list(q.children()):
-        return q.apply(lambda child: bound_expansions(child, reader))
+        return q.apply(lambda child: bound_expansions(child, searcher, lexicon))
     return q
+
+
+def _lexicon_matches(q: wq.Prefix | wq.Wildcard, lexicon: Lexicon) -> list[str]:
+    pattern = q.text.lower()
+    if isinstance(q, wq.Prefix):
+        return expand_prefix(lexicon, pattern)
+    literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    if len(literal) < MIN_PREFIX:
+        return []
+    candidates = lexicon.completions(literal, limit=MAX_EXPANSION * 20)
+    return [word for word in candidates if fnmatchcase(word, pattern)][:MAX_EXPANSION]
 
 
 def _limited(iterable, limit: int):
@@ -188,25 +197,25 @@ def _limited(iterable, limit: int):
         yield item
 
 
-def close_words(text: str, searcher: Searcher) -> dict[str, list[str]]:
+def close_words(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
     """Each word of the query that is not in the index -> the closest indexed words.
 
     The first letter must match (typos there are rare, and it makes the search
-    of the lexicon far cheaper); one edit is tried before two.
+    of the word list far cheaper); one edit is tried before two; among equally
+    close words the most used come first.
     """
-    reader = searcher.reader()
-    corrector = searcher.corrector(WORDS_FIELD)
+    corrector = ListCorrector(lexicon.words)
     close: dict[str, list[str]] = {}
     for match in _WORD.finditer(text):
         word = match.group(0).lower()
         if word in close or word in _OPERATORS or text[match.end():match.end() + 1] == ":":
             continue
-        if len(word) < 3 or (WORDS_FIELD, word) in reader:
+        if len(word) < 3 or word in lexicon:
             continue
         for distance in (1, 2) if len(word) > 4 else (1,):
-            found = corrector.suggest(word, limit=SUGGESTIONS_PER_WORD, maxdist=distance, prefix=1)
+            found = corrector.suggest(word, limit=50, maxdist=distance, prefix=1)
             if found:
-                close[word] = found
+                close[word] = sorted(found, key=lambda w: -lexicon.counts[w])[:SUGGESTIONS_PER_WORD]
                 break
     return close
 
