@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PREFIX = "SEARCHAPP_"
+ENTITY_EXTRACTORS = ("rules", "spacy", "off")
 
 
 def _setting(default: object, help: str) -> object:
@@ -28,7 +29,9 @@ class Settings:
     search_time_limit: float = _setting(2.0, "Seconds a search may run before it returns what it found so far.")
     cache_size: int = _setting(256, "Search results kept in each worker's LRU cache (0 turns it off).")
     rate_limit: int = _setting(0, "Requests per minute allowed from one client address (0: no limit).")
-    entities: bool = _setting(True, "Extract people, places and organisations while indexing.")
+    entities: str = _setting(
+        "rules", "People, places and organisations while indexing: rules, spacy (the entities-spacy extra) or off."
+    )
 
     @classmethod
     def help(cls) -> dict[str, str]:
@@ -66,7 +69,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             except ValueError:
                 raise ValueError(f"{PREFIX}{setting.name.upper()}={raw!r} is not a valid value") from None
     settings = replace(Settings(), **values)
-    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    if settings.entities not in ENTITY_EXTRACTORS:
+        raise ValueError(f"{PREFIX}ENTITIES must be one of {', '.join(ENTITY_EXTRACTORS)}, not {settings.entities!r}")
+    return settings
 
 
 def index_path(settings: Settings) -> Path:

@@ -298,7 +298,7 @@ def build_index(
     progress: Progress | None = None,
     wait: float = 0.0,
     procs: int = 1,
-    entities: bool = True,
+    entities: str = "rules",
 ) -> BuildSummary:
     """Build a complete new index from `sources` and switch to it atomically."""
     started = time.monotonic()
@@ -352,7 +352,7 @@ def build_index(
     return summary
 
 
-def _add_article(writer, article: Article, summary: BuildSummary, entities: bool, lexicon: Lexicon) -> None:
+def _add_article(writer, article: Article, summary: BuildSummary, entities: str, lexicon: Lexicon) -> None:
     paragraphs = split_paragraphs(article, entities)
     for paragraph in paragraphs:
         writer.add_document(**index_document(paragraph))
@@ -380,7 +380,7 @@ def update_index(
     sources: Iterable[Path],
     progress: Progress | None = None,
     wait: float = 0.0,
-    entities: bool = True,
+    entities: str = "rules",
 ) -> BuildSummary:
     """Add new articles, replace changed ones and delete those whose source is gone.
 
@@ -431,7 +431,7 @@ def update_index(
 
 
 def _apply_change(
-    writer, article: Article, indexed: tuple[str, str] | None, summary: BuildSummary, entities: bool,
+    writer, article: Article, indexed: tuple[str, str] | None, summary: BuildSummary, entities: str,
     lexicon: Lexicon,
 ) -> None:
     if indexed is not None and indexed[0] == article.content_hash:

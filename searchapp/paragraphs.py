@@ -64,15 +64,16 @@ def paragraph_id(article_id: str, position: int) -> str:
     return f"{article_id}-p{position}"
 
 
-def split_paragraphs(article: Article, entities: bool = True) -> list[Paragraph]:
+def split_paragraphs(article: Article, entities: str = "rules") -> list[Paragraph]:
     """The article's paragraphs in reading order; headings become their `section`.
 
-    With `entities`, each paragraph also names the people, places and
-    organisations it mentions, merged across the article.
+    Each paragraph also names the people, places and organisations it mentions,
+    merged across the article, found by the `entities` extractor (`rules`,
+    `spacy`) unless it is `off`.
     """
     blocks = [block for block in article.blocks if block.role != "heading"]
-    mentions = (extract_article_entities(article.title, [b.text for b in blocks]) if entities
-                else [Entities()] * len(blocks))
+    mentions = (extract_article_entities(article.title, [b.text for b in blocks], extractor=entities)
+                if entities != "off" else [Entities()] * len(blocks))
     paragraphs: list[Paragraph] = []
     section = ""
     for block in article.blocks:
@@ -104,6 +105,6 @@ def split_paragraphs(article: Article, entities: bool = True) -> list[Paragraph]
     return paragraphs
 
 
-def paragraphs_of(articles: Iterable[Article], entities: bool = True) -> Iterator[Paragraph]:
+def paragraphs_of(articles: Iterable[Article], entities: str = "rules") -> Iterator[Paragraph]:
     for article in articles:
         yield from split_paragraphs(article, entities)

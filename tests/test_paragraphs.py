@@ -69,7 +69,7 @@ def test_seed_article_becomes_the_whole_expected_paragraph_list():
         )
         for position, (kind, section, text) in enumerate(SEED_PARAGRAPHS, start=1)
     ]
-    assert split_paragraphs(article, entities=False) == expected
+    assert split_paragraphs(article, entities="off") == expected
     # named entities (tested in test_entities.py) add fields and change none of these
     layout = [{name: getattr(p, name) for name in LAYOUT_FIELDS} for p in expected]
     assert [{name: getattr(p, name) for name in LAYOUT_FIELDS} for p in split_paragraphs(article)] == layout

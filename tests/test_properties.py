@@ -36,7 +36,7 @@ RECORDS = st.fixed_dictionaries({}, optional={
 def _check_article(article: Article) -> None:
     assert isinstance(article, Article)
     assert article.blocks and all(block.text for block in article.blocks)
-    for paragraph in split_paragraphs(article, entities=False):
+    for paragraph in split_paragraphs(article, entities="off"):
         assert paragraph.text and paragraph.kind in ("body", "quote", "related")
         paragraph.text.encode("utf-8")  # no lone surrogates reach the index
 

@@ -185,7 +185,7 @@ def test_each_search_is_bounded_by_the_time_limit(tmp_path):
         for n in range(3000)
     ]
     (tmp_path / "big.jsonl").write_text("\n".join(lines))
-    build_index(tmp_path / "index", [tmp_path / "big.jsonl"], entities=False)
+    build_index(tmp_path / "index", [tmp_path / "big.jsonl"], entities="off")
     slow = Search(tmp_path / "index", Limits(max_query_length=5000, time_limit=0.05), cache_size=0)
     query = " OR ".join(words[:300])
     started = time.perf_counter()
