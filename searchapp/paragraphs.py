@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .articles import Article
 from .entities import Entities, extract_article_entities
@@ -40,7 +40,7 @@ class Paragraph:
     organisations: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return dict(self.__dict__)  # not asdict(): that deep-copies, a tenth of a build's time
 
 
 def quoted_share(text: str) -> float:
