@@ -329,3 +329,16 @@ def test_arbitrary_parameters_never_cause_a_server_error(client, params, fragmen
 def test_arbitrary_article_ids_are_found_or_404(client, article_id, q):
     response = client.get(f"/api/articles/{quote(article_id, safe='')}?{urlencode({'q': q})}")
     assert response.status_code in (200, 308, 404)  # 308: werkzeug merges a doubled slash
+
+
+def test_the_openapi_description_matches_the_api(client):
+    with client.get("/static/openapi.json") as response:
+        spec = response.get_json()
+    documented = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    from searchapp.search.facets import FACETS_BY_NAME
+    from searchapp.web import CONTROL_PARAMS
+
+    assert documented == set(CONTROL_PARAMS) | set(FACETS_BY_NAME)
+    required = spec["components"]["schemas"]["Hit"]["required"]
+    hit = client.get("/api/search?q=putin").get_json()["hits"][0]
+    assert set(required) <= set(hit)

@@ -18,7 +18,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 from whoosh.spelling import ListCorrector
 
-from ..lexicon import Lexicon
+from ..lexicon import WORD_PATTERN, Lexicon
 
 SEARCH_FIELDS = ("title", "text")
 PREFIX_FIELDS = (
@@ -29,7 +29,7 @@ MAX_EXPANSION = 32
 MIN_PREFIX = 2
 SUGGESTIONS_PER_WORD = 3
 
-_WORD = re.compile(r"\w+(?:\.\w+)*")
+_WORD = re.compile(WORD_PATTERN)
 _NEGATION = re.compile(r"(?:(?<=^)|(?<=[\s(]))-+(?=[\w\"(])")
 _EMPTY_FIELD = re.compile(rf"\b(?:{'|'.join(PREFIX_FIELDS)}):(?=\s|$)")
 _LEADING_WILDCARD = re.compile(r"(?:(?<=^)|(?<=[\s(:]))[*?]+")
