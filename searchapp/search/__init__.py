@@ -24,7 +24,9 @@ from whoosh.searching import Searcher
 
 from ..indexing import ENTITY_FIELDS, IndexHandle, IndexMissing, read_meta
 from ..lexicon import Lexicon
-from .facets import FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selection_filters
+from .facets import (
+    FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selected_terms, selection_filters,
+)
 from .matching import DocSets
 from .query import QueryError, clean_query_text, close_words, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
 
@@ -309,11 +311,24 @@ class _AllowedInTime(TimeLimitCollector):
                 child.collect(sub_docnum)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _ReaderState:
+    """What every thread's searcher of one version of the index shares."""
+
     columns: FacetColumns
     docsets: DocSets
     lexicon: Lexicon
+    _articles: int | None = None
+
+    def months(self, searcher: Searcher, year: str) -> list[str]:
+        """The months of a year that some paragraph was published in."""
+        return [term.decode("utf-8") for term in searcher.reader().expand_prefix("month", f"{year}-")]
+
+    def articles(self) -> int:
+        """How many articles have a paragraph that is not deleted."""
+        if self._articles is None:
+            self._articles = len(self.columns.count(FACETS_BY_NAME["article"], self.docsets.everything()))
+        return self._articles
 
 
 @dataclass
@@ -403,10 +418,14 @@ class Search:
         return self._reader_state(searcher).docsets.docs(searcher, q if q is not None else wq.Every())
 
     def _search(self, searcher: Searcher, request: SearchRequest) -> SearchPage:
-        columns = self._reader_state(searcher).columns
+        state = self._reader_state(searcher)
+        columns = state.columns
         selected = request.selected
-        notices = self._unknown_values(columns, selected)
-        filters = selection_filters(columns, selected)
+        filters = selection_filters(
+            selected, lambda field, value: state.docsets.term(searcher, field, value),
+            lambda year: state.months(searcher, year),
+        )
+        notices = self._unknown_values(selected, state, searcher)
         match = self._match(searcher, request, filters)
         notices += match.notices
         facets = count_facets(columns, match.matching, filters, selected,
@@ -428,16 +447,18 @@ class Search:
             request=request, total=total, hits=tuple(hits), facets=tuple(facets), without=without,
             suggestion=match.suggestion, corrected=match.corrected, partial_from=partial_from,
             notices=tuple(dict.fromkeys(notices)), timed_out=timed_out,
-            documents=searcher.doc_count(), articles=columns.distinct(FACETS_BY_NAME["article"]),
+            documents=searcher.doc_count(), articles=state.articles(),
         )
 
     @staticmethod
-    def _unknown_values(columns: FacetColumns, selected: Mapping[str, tuple[str, ...]]) -> list[str]:
+    def _unknown_values(selected, state: _ReaderState, searcher: Searcher) -> list[str]:
+        """A notice for each selected value that no paragraph has."""
         return [
             f"No paragraph has {FACETS_BY_NAME[name].label.lower()} “{value}”."
             for name, values in selected.items()
             for value in values
-            if not columns.known(FACETS_BY_NAME[name], value)
+            if not any(state.docsets.term(searcher, FACETS_BY_NAME[name].field, term)
+                       for term in selected_terms(FACETS_BY_NAME[name], value, lambda y: state.months(searcher, y)))
         ]
 
     def _match(self, searcher: Searcher, request: SearchRequest, filters: dict[str, set[int]]) -> _Match:

@@ -10,7 +10,7 @@ selection (disjunctive counts), as in Algolia or Meilisearch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -106,47 +106,15 @@ class FacetColumns:
     """The facet values of every document of one version of the index.
 
     Read all at once from a reader, then shared by every thread's searcher of
-    the same version (their document numbers are the same).
+    the same version (their document numbers are the same). Which documents
+    have a value comes from the index's own postings, not from here.
     """
 
     def __init__(self, reader: IndexReader):
         self._values: dict[str, list] = {spec.field: _facet_values(reader, spec) for spec in FACETS}
-        self._postings: dict[str, dict[str, set[int]]] = {}
 
     def values(self, spec: FacetSpec) -> list:
         return self._values[spec.field]
-
-    def _value_docs(self, spec: FacetSpec) -> dict[str, set[int]]:
-        if spec.field not in self._postings:
-            postings: dict[str, set[int]] = {}
-            for docnum, value in enumerate(self.values(spec)):
-                for single in (value if spec.multi else (value,)):
-                    if single:
-                        postings.setdefault(single, set()).add(docnum)
-            self._postings[spec.field] = postings
-        return self._postings[spec.field]
-
-    def known(self, spec: FacetSpec, value: str) -> bool:
-        postings = self._value_docs(spec)
-        if spec.name == "published" and len(value) == 4:
-            return any(month.startswith(value + "-") for month in postings)
-        return value in postings
-
-    def docs_with(self, spec: FacetSpec, selected: Iterable[str]) -> set[int]:
-        """Documents having any of the selected values (a year selects its months)."""
-        postings = self._value_docs(spec)
-        docs: set[int] = set()
-        for value in selected:
-            if spec.name == "published" and len(value) == 4:
-                for month, month_docs in postings.items():
-                    if month.startswith(value + "-"):
-                        docs |= month_docs
-            else:
-                docs |= postings.get(value, set())
-        return docs
-
-    def distinct(self, spec: FacetSpec) -> int:
-        return len(self._value_docs(spec))
 
     def count(self, spec: FacetSpec, docs: Iterable[int]) -> Counter:
         values = self.values(spec)
@@ -157,15 +125,25 @@ class FacetColumns:
         return counts
 
 
+def selected_terms(spec: FacetSpec, value: str, months: Callable[[str], list[str]]) -> list[str]:
+    """The index terms a selected value stands for: a year selects its months."""
+    if spec.name == "published" and len(value) == 4 and value.isdigit():
+        return months(value)
+    return [value]
+
+
 def selection_filters(
-    columns: FacetColumns, selected: Mapping[str, tuple[str, ...]]
-) -> dict[str, set[int]]:
-    """Each facet with a selection -> the documents its selection allows."""
-    return {
-        name: columns.docs_with(FACETS_BY_NAME[name], values)
-        for name, values in selected.items()
-        if values
-    }
+    selected: Mapping[str, tuple[str, ...]],
+    term_docs: Callable[[str, str], frozenset[int]],
+    months: Callable[[str], list[str]],
+) -> dict[str, frozenset[int]]:
+    """Each facet with a selection -> the documents its selection allows (its values' union)."""
+    filters = {}
+    for name, values in selected.items():
+        spec = FACETS_BY_NAME[name]
+        terms = [term for value in values for term in selected_terms(spec, value, months)]
+        filters[name] = frozenset().union(*(term_docs(spec.field, term) for term in terms))
+    return filters
 
 
 def intersect(base: set[int], filters: Iterable[set[int]]) -> set[int]:
