@@ -25,7 +25,7 @@ PREFIX_FIELDS = (
     "title", "text", "section", "author", "source", "topic", "kind", "published", "article_id",
     "people", "places", "organisations",
 )
-MAX_EXPANSION = 32
+MAX_EXPANSION = 12  # words a prefix or wildcard stands for: the most used ones
 MIN_PREFIX = 2
 SUGGESTIONS_PER_WORD = 3
 
