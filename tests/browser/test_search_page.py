@@ -38,7 +38,7 @@ def test_a_slow_earlier_response_never_overwrites_a_newer_one(page, base_url):
     page.goto(base_url + "/")
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url) if "/search?" in request.url else None)
-    type_query(page, "tartus")
+    page.locator("#q").press_sequentially("tartus", delay=5)
     expect(page.locator("#summary")).to_contain_text("for “tartus”")
     expect(page.locator(".hit-text mark").first).to_have_text("Tartus")
     assert len(seen) < len("tartus"), "typing is debounced"
