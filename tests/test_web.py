@@ -69,7 +69,7 @@ def test_two_values_of_one_facet_combine_with_or(client):
 
 
 def test_different_facets_combine_with_and(client):
-    data = client.get(f"/api/search?q=election&topic=business&source=example.org").get_json()
+    data = client.get("/api/search?q=election&topic=business&source=example.org").get_json()
     assert data["total"] >= 1
     assert all(hit["article_id"] == "web-economy" for hit in data["hits"])
 

@@ -6,7 +6,6 @@ the CLI both call it and never touch Whoosh.
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 import threading
@@ -16,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from markupsafe import Markup
-from whoosh import highlight, sorting
+from whoosh import sorting
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
@@ -27,219 +25,21 @@ from ..lexicon import Lexicon
 from .facets import (
     FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selected_terms, selection_filters,
 )
+from .highlighting import HIGHLIGHTER, mark, snippet
 from .matching import DocSets
 from .query import QueryError, clean_query_text, close_words, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
 
+from .records import (
+    SORTS, ArticleNotFound, ArticleParagraph, ArticleView, Hit, InvalidSearch, Limits, SearchPage, SearchRequest,
+    make_request,
+)
+
 __all__ = [
-    "FACETS", "Facet", "Hit", "IndexMissing", "InvalidSearch", "QueryError", "Search",
-    "SearchPage", "SearchRequest", "ArticleView", "make_request",
+    "FACETS", "SORTS", "ArticleNotFound", "ArticleView", "Facet", "Hit", "IndexMissing", "InvalidSearch",
+    "Limits", "QueryError", "Search", "SearchPage", "SearchRequest", "make_request",
 ]
 
 log = logging.getLogger(__name__)
-
-SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
-FRAGMENTS = 3
-OPENING_CHARS = 240
-WHOLE_PARAGRAPH_CHARS = 360  # shorter paragraphs are shown whole, not in fragments
-
-
-class InvalidSearch(ValueError):
-    """Search parameters that cannot be understood; the message says what to fix."""
-
-
-class ArticleNotFound(LookupError):
-    def __init__(self, article_id: str):
-        super().__init__(f"There is no article {article_id!r} in the index.")
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_query_length: int = 500
-    max_page: int = 1000
-    max_per_page: int = 100
-    time_limit: float = 2.0
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    q: str = ""
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    sort: str = "relevance"
-    page: int = 1
-    per_page: int = 10
-    group: bool = False
-    typing: bool = True
-
-    @property
-    def selected(self) -> dict[str, tuple[str, ...]]:
-        return dict(self.filters)
-
-    def with_changes(self, **changes) -> SearchRequest:
-        return replace(self, **changes)
-
-
-def _positive_int(raw: object, name: str, default: int, maximum: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise InvalidSearch(f"{name} must be a whole number, not {str(raw)[:40]!r}.") from None
-    if not 1 <= value <= maximum:
-        raise InvalidSearch(f"{name} must be between 1 and {maximum}, not {value}.")
-    return value
-
-
-def make_request(
-    q: str = "",
-    filters: Mapping[str, Sequence[str]] | None = None,
-    sort: str | None = None,
-    page: object = None,
-    per_page: object = None,
-    group: str | bool | None = None,
-    limits: Limits = Limits(),
-    default_per_page: int = 10,
-) -> SearchRequest:
-    """A validated request; raises `InvalidSearch` with a message for the person."""
-    q = clean_query_text(q or "")
-    if len(q) > limits.max_query_length:
-        raise InvalidSearch(f"The query is {len(q)} characters long; the limit is {limits.max_query_length}.")
-    sort = sort or "relevance"
-    if sort not in SORTS:
-        raise InvalidSearch(f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}.")
-    chosen: list[tuple[str, tuple[str, ...]]] = []
-    for name, values in (filters or {}).items():
-        if name not in FACETS_BY_NAME:
-            raise InvalidSearch(f"There is no facet {name[:40]!r}; facets are {', '.join(FACETS_BY_NAME)}.")
-        cleaned = tuple(dict.fromkeys(clean_query_text(v) for v in values if v and v.strip()))
-        if len(cleaned) > 50 or any(len(v) > 200 for v in cleaned):
-            raise InvalidSearch(f"Too many or too long values for facet {name!r}.")
-        if cleaned:
-            chosen.append((name, cleaned))
-    chosen.sort(key=lambda item: [spec.name for spec in FACETS].index(item[0]))
-    if group not in (None, "", False, True, "article", "1", "true", "0", "false", "none"):
-        raise InvalidSearch(f"group must be 'article' or empty, not {str(group)[:40]!r}.")
-    return SearchRequest(
-        q=q,
-        filters=tuple(chosen),
-        sort=sort,
-        page=_positive_int(page, "page", 1, limits.max_page),
-        per_page=_positive_int(per_page, "per_page", default_per_page, limits.max_per_page),
-        group=group in (True, "article", "1", "true"),
-    )
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: str
-    article_id: str
-    title: str
-    title_html: Markup
-    position: int
-    section: str
-    kind: str
-    published: str
-    author: str
-    source: str
-    url: str
-    topic: str
-    text: str
-    highlights: Markup
-    score: float
-    partial: bool = False  # matches only some of the words
-    more_in_article: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id, "article_id": self.article_id, "title": self.title,
-            "position": self.position, "section": self.section, "kind": self.kind,
-            "published": self.published, "url": self.url, "text": self.text,
-            "highlights": str(self.highlights), "score": round(self.score, 4),
-            "partial": self.partial, "more_in_article": self.more_in_article,
-        }
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    request: SearchRequest
-    total: int
-    hits: tuple[Hit, ...]
-    facets: tuple[Facet, ...]
-    suggestion: str = ""
-    corrected: bool = False  # the hits are for `suggestion`, since the query found nothing
-    partial_from: int | None = None  # index in `hits` from which hits match only some words
-    notices: tuple[str, ...] = ()
-    timed_out: bool = False
-    documents: int = 0
-    articles: int = 0
-    seconds: float = 0.0
-    without: tuple[tuple[str, int], ...] = ()  # when nothing matched: hits if a facet's selection were dropped
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.request.per_page))
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "query": self.request.q,
-            "total": self.total,
-            "page": self.request.page,
-            "per_page": self.request.per_page,
-            "pages": self.pages,
-            "sort": self.request.sort,
-            "group": "article" if self.request.group else None,
-            "hits": [hit.to_json() for hit in self.hits],
-            "facets": {
-                facet.name: [
-                    {"value": v.value, "label": v.label, "count": v.count, "selected": v.selected}
-                    for v in facet.values
-                ]
-                for facet in self.facets
-            },
-            "suggestion": self.suggestion or None,
-            "corrected": self.corrected,
-            "notices": list(self.notices),
-            "timed_out": self.timed_out,
-            "documents": self.documents,
-        }
-
-
-@dataclass(frozen=True)
-class ArticleParagraph:
-    id: str
-    position: int
-    section: str
-    kind: str
-    html: Markup
-    matched: bool
-
-
-@dataclass(frozen=True)
-class ArticleView:
-    id: str
-    title: str
-    title_html: Markup
-    author: str
-    published: str
-    source: str
-    url: str
-    topic: str
-    credit: str
-    paragraphs: tuple[ArticleParagraph, ...]
-    entities: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (facet, names) for people, places, organisations
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id, "title": self.title, "author": self.author, "published": self.published,
-            "source": self.source, "url": self.url, "topic": self.topic, "credit": self.credit,
-            **{facet: list(names) for facet, names in self.entities},
-            "paragraphs": [
-                {"id": p.id, "position": p.position, "section": p.section, "kind": p.kind,
-                 "text": html.unescape(_strip_marks(str(p.html))), "highlights": str(p.html)}
-                for p in self.paragraphs
-            ],
-        }
-
 
 def _ranked(results) -> list:
     """The collected hits in order. Not `list(results)`: its length hint makes Whoosh
@@ -255,35 +55,6 @@ def _names_in(docs: Sequence[Mapping[str, object]], facet: str) -> tuple[str, ..
             if name:
                 counts[name] = counts.get(name, 0) + 1
     return tuple(sorted(counts, key=lambda name: (-counts[name], name)))
-
-
-def _strip_marks(text: str) -> str:
-    return text.replace("<mark>", "").replace("</mark>", "")
-
-
-class MarkFormatter(highlight.Formatter):
-    """Matches in `<mark>`, everything else escaped; fragments joined by an ellipsis."""
-
-    between = " … "
-
-    def format_token(self, text, token, replace=False):
-        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
-
-    def _text(self, text):
-        return html.escape(text, quote=False)
-
-
-_TEXT_FORMATTER = MarkFormatter()
-_FRAGMENTER = highlight.ContextFragmenter(maxchars=220, surround=60)
-_WHOLE = highlight.WholeFragmenter(charlimit=None)
-_HIGHLIGHTER = highlight.Highlighter(fragmenter=_FRAGMENTER, formatter=_TEXT_FORMATTER)
-
-
-def _opening(text: str) -> str:
-    if len(text) <= OPENING_CHARS:
-        return html.escape(text, quote=False)
-    cut = text.rfind(" ", 0, OPENING_CHARS)
-    return html.escape(text[: cut if cut > 0 else OPENING_CHARS], quote=False) + " …"
 
 
 class _AllowedInTime(TimeLimitCollector):
@@ -520,7 +291,7 @@ class Search:
         else:
             timed_out = False
         results = bounded.results()
-        results.highlighter = _HIGHLIGHTER
+        results.highlighter = HIGHLIGHTER
         return results, timed_out
 
     def _top(self, searcher: Searcher, q: wq.Query, allowed: set[int], request: SearchRequest, count: int,
@@ -569,19 +340,14 @@ class Search:
         text = fields.get("text", "")
         title = fields.get("title", "")
         terms = query_terms(hit.results.q)
-        if len(text) <= WHOLE_PARAGRAPH_CHARS:
-            snippet, matched = self._mark(text, terms, hit.searcher.schema["text"].analyzer)
-            snippet = snippet if matched else ""
-        else:
-            snippet = hit.highlights("text", top=FRAGMENTS) if terms else ""
         return Hit(
             id=fields["id"], article_id=fields["article_id"], title=title,
-            title_html=self._mark(title, terms, hit.searcher.schema["title"].analyzer)[0],
+            title_html=mark(title, terms, hit.searcher.schema["title"].analyzer)[0],
             position=fields.get("position", 0), section=fields.get("section", ""),
             kind=fields.get("kind", "body"), published=fields.get("published", ""),
             author=fields.get("author", ""), source=fields.get("source", ""),
             url=fields.get("url", ""), topic=fields.get("topic", ""), text=text,
-            highlights=Markup(snippet or _opening(text)),
+            highlights=snippet(hit, text, terms),
             score=hit.score if isinstance(hit.score, float | int) else 0.0, partial=partial,
             more_in_article=max(0, article_counts.get(fields["article_id"], 1) - 1),
         )
@@ -606,25 +372,17 @@ class Search:
         first = docs[0]
         return ArticleView(
             id=article_id, title=first.get("title", ""),
-            title_html=self._mark(first.get("title", ""), terms, analyzer)[0],
+            title_html=mark(first.get("title", ""), terms, analyzer)[0],
             author=first.get("author", ""), published=first.get("published", ""),
             source=first.get("source", ""), url=first.get("url", ""), topic=first.get("topic", ""),
             credit=first.get("credit", ""),
             paragraphs=tuple(
                 ArticleParagraph(doc["id"], doc.get("position", 0), doc.get("section", ""),
-                                 doc.get("kind", "body"), *self._mark(doc.get("text", ""), terms, analyzer))
+                                 doc.get("kind", "body"), *mark(doc.get("text", ""), terms, analyzer))
                 for doc in docs
             ),
             entities=tuple((facet, _names_in(docs, facet)) for facet in ENTITY_FIELDS),
         )
-
-    @staticmethod
-    def _mark(text: str, terms: set[str], analyzer) -> tuple[Markup, bool]:
-        if terms:
-            marked = highlight.highlight(text, frozenset(terms), analyzer, _WHOLE, _TEXT_FORMATTER)
-            if marked:
-                return Markup(marked), True
-        return Markup(html.escape(text, quote=False)), False
 
     def close(self) -> None:
         """Close the open searchers now; the next search opens the index again."""
