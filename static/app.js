@@ -63,6 +63,42 @@
     if (box) { box.value = new URLSearchParams(window.location.search).get("q") || ""; }
   }
 
+  // One history entry per search, not per keystroke: the first results after a pause in
+  // typing (or after following a link) push a new URL; results while typing on replace it.
+  var PAUSE_MS = 1000;
+  var lastInput = 0;
+  var pushNext = true;
+  var requestFromForm = false;
+  function searchForm() {
+    var form = document.getElementById("search-form");
+    return form && form.hasAttribute("hx-get") ? form : null;
+  }
+  function historyMode(push) {
+    var form = searchForm();
+    if (!form) { return; }
+    if (push) {
+      form.setAttribute("hx-push-url", "true");
+      form.removeAttribute("hx-replace-url");
+    } else {
+      form.removeAttribute("hx-push-url");
+      form.setAttribute("hx-replace-url", "true");
+    }
+  }
+  document.addEventListener("input", function (event) {
+    if (!event.target.form || event.target.form !== searchForm()) { return; }
+    var now = Date.now();
+    if (now - lastInput > PAUSE_MS) { pushNext = true; }
+    lastInput = now;
+    historyMode(pushNext);
+  }, true);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    requestFromForm = event.detail.elt === searchForm();
+  });
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    pushNext = !requestFromForm;
+    historyMode(pushNext);
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target || event.target;
     if (!(target instanceof Element)) { return; }

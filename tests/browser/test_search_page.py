@@ -60,11 +60,14 @@ def test_facet_click_narrows_hits_updates_counts_and_url(page, base_url):
 
 def test_back_button_restores_the_previous_results(page, base_url):
     page.goto(base_url + "/")
+    entries = page.evaluate("history.length")
     type_query(page, "tartus")
     expect(page.locator("#summary")).to_contain_text("for “tartus”")
-    page.locator("#q").fill("")
-    type_query(page, "damascus")
+    page.wait_for_timeout(1200)  # a pause: what is typed next is a new search, with its own history entry
+    page.locator("#q").select_text()
+    page.locator("#q").press_sequentially("damascus", delay=40)
     expect(page.locator("#summary")).to_contain_text("for “damascus”")
+    assert page.evaluate("history.length") == entries + 2, "one entry per search, not per keystroke"
     page.go_back()
     expect(page.locator("#summary")).to_contain_text("for “tartus”")
     expect(page.locator("#q")).to_have_value("tartus")
