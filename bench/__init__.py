@@ -1,0 +1,1 @@
+"""Benchmarks of searchapp against a naive Whoosh app, Datasette and a constant-JSON floor."""
