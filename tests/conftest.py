@@ -135,3 +135,11 @@ def searchapp_command() -> list[str]:
     if script.is_file():
         return [str(script)]
     return [sys.executable, "-c", "import sys; from searchapp.cli import main; sys.exit(main(prog_name='searchapp'))"]
+
+
+@pytest.fixture(scope="session")
+def web_index(tmp_path_factory):
+    """An index of the sample article and the web tests' articles (tests/webapp.py); read-only."""
+    from webapp import build_web_index
+
+    return build_web_index(tmp_path_factory.mktemp("web"))

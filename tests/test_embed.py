@@ -6,16 +6,11 @@ import html
 import re
 
 import pytest
-from webapp import build_web_index, make_app
+from webapp import make_app
 
 ALLOWED = "http://news.example"
 OTHER = "http://evil.example"
 ARTICLE = "syria-russia-strategic-ties-2025-02-12"
-
-
-@pytest.fixture(scope="module")
-def web_index(tmp_path_factory):
-    return build_web_index(tmp_path_factory.mktemp("embed"))
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from webapp import build_web_index
 
 from searchapp.search import InvalidSearch, Limits, Search, make_request
 from searchapp.search.query import MAX_EXPANSION
@@ -14,8 +13,8 @@ ARTICLE = "syria-russia-strategic-ties-2025-02-12"
 
 
 @pytest.fixture(scope="module")
-def search(tmp_path_factory):
-    return Search(build_web_index(tmp_path_factory.mktemp("search")), cache_size=0)
+def search(web_index):
+    return Search(web_index, cache_size=0)
 
 
 def run(search, q="", per_page=10, **filters):

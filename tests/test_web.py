@@ -9,14 +9,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from webapp import EVIL_TEXT, build_web_index, make_app
+from webapp import EVIL_TEXT, make_app
 
 ARTICLE = "syria-russia-strategic-ties-2025-02-12"
-
-
-@pytest.fixture(scope="module")
-def web_index(tmp_path_factory):
-    return build_web_index(tmp_path_factory.mktemp("web"))
 
 
 @pytest.fixture()

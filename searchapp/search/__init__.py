@@ -90,6 +90,7 @@ class _ReaderState:
     docsets: DocSets
     lexicon: Lexicon
     _articles: int | None = None
+    titles: dict[str, str] = field(default_factory=dict)  # article id -> title, filled as facets show them
 
     def months(self, searcher: Searcher, year: str) -> list[str]:
         """The months of a year that some paragraph was published in."""
@@ -100,6 +101,19 @@ class _ReaderState:
         if self._articles is None:
             self._articles = len(self.columns.count(FACETS_BY_NAME["article"], self.docsets.everything()))
         return self._articles
+
+
+class _ArticleTitles:
+    """Labels of the article facet: each title read once per index version, when first shown."""
+
+    def __init__(self, state: _ReaderState, searcher: Searcher):
+        self._titles, self._searcher = state.titles, searcher
+
+    def get(self, article_id: str, default: str | None = None) -> str | None:
+        if article_id not in self._titles:
+            stored = self._searcher.document(article_id=article_id)
+            self._titles[article_id] = stored.get("title", article_id) if stored else article_id
+        return self._titles[article_id] or default
 
 
 @dataclass
@@ -200,7 +214,7 @@ class Search:
         match = self._match(searcher, request, filters)
         notices += match.notices
         facets = count_facets(columns, match.matching, filters, selected,
-                              {"article": self._article_titles(searcher, columns, match.filtered, selected)})
+                              {"article": _ArticleTitles(state, searcher)})
         hits, partial_from, timed_out = self._hits(searcher, request, match, columns)
         total = len(match.filtered)
         if request.group:
@@ -259,17 +273,6 @@ class Search:
                 return _Match(tolerant.query, close, intersect(close, filters.values()), close,
                               suggestion=match.suggestion, corrected=True, notices=match.notices)
         return match
-
-    def _article_titles(self, searcher: Searcher, columns: FacetColumns, docs: set[int], selected) -> dict[str, str]:
-        spec = FACETS_BY_NAME["article"]
-        counts = columns.count(spec, docs)
-        wanted = [value for value, _ in counts.most_common(10)] + list(selected.get("article", ()))
-        titles = {}
-        for article_id in wanted:
-            stored = searcher.document(article_id=article_id)
-            if stored:
-                titles[article_id] = stored.get("title", article_id)
-        return titles
 
     def _sortedby(self, request: SearchRequest):
         if request.sort == "relevance":

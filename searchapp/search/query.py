@@ -47,10 +47,7 @@ class ParsedQuery:
     """The Whoosh query for a query string, and what was changed on the way."""
 
     query: wq.Query
-    text: str
     notices: list[str] = field(default_factory=list)
-    words: list[str] = field(default_factory=list)
-    typing: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -98,14 +95,11 @@ def parse_query(text: str, searcher: Searcher, lexicon: Lexicon, typing: bool = 
     parsed = _parser(searcher.schema, qparser.AndGroup).parse(prepared)
     parsed = bound_expansions(parsed, searcher, lexicon)
     trailing = _TRAILING_WORD.search(prepared) if typing else None
-    typed = ""
     if trailing and not trailing["word"].isupper() and trailing["word"].lower() not in _OPERATORS:
-        typed = trailing["word"].lower()
-        parsed = expand_last_word(parsed, trailing.start("word"), typed, searcher.schema, lexicon)
-    words = plain_words(text)
-    if parsed is wq.NullQuery and words:
+        parsed = expand_last_word(parsed, trailing.start("word"), trailing["word"].lower(), searcher.schema, lexicon)
+    if parsed is wq.NullQuery and plain_words(text):
         notices.append("Your query has only very common words; try more specific ones.")
-    return ParsedQuery(parsed.normalize(), text, notices, words, typed)
+    return ParsedQuery(parsed.normalize(), notices)
 
 
 def relax(q: wq.Query) -> wq.Query | None:

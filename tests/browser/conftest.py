@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from webapp import build_web_index, live_server, make_app
+from webapp import live_server, make_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -34,9 +34,8 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def base_url(tmp_path_factory):
-    index = build_web_index(tmp_path_factory.mktemp("browser"))
-    with live_server(make_app(index)) as url:
+def base_url(web_index):
+    with live_server(make_app(web_index)) as url:
         yield url
 
 
