@@ -15,18 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from whoosh import sorting
+import numpy as np
 from whoosh import query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
 from ..indexing import ENTITY_FIELDS, IndexHandle, IndexMissing, read_meta
 from ..lexicon import Lexicon
 from .facets import (
-    FACETS, FACETS_BY_NAME, Facet, FacetColumns, count_facets, intersect, selected_terms, selection_filters,
+    FACETS, FACETS_BY_NAME, Facet, FacetColumns, column_values, count_facets, selected_terms, selection_filters,
 )
-from .highlighting import HIGHLIGHTER, mark, snippet
-from .matching import DocSets
+from .highlighting import mark, snippet
+from .matching import NOTHING, Deadline, Postings, Scored, TimeUp, best, first_in_order, intersect, sort_ranks
 from .query import QueryError, clean_query_text, close_words, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
 
 from .records import (
@@ -40,11 +39,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-def _ranked(results) -> list:
-    """The collected hits in order. Not `list(results)`: its length hint makes Whoosh
-    count every match again."""
-    return [results[number] for number in range(results.scored_length())]
+ARTICLE = FACETS_BY_NAME["article"]
 
 
 def _names_in(docs: Sequence[Mapping[str, object]], facet: str) -> tuple[str, ...]:
@@ -57,40 +52,16 @@ def _names_in(docs: Sequence[Mapping[str, object]], facet: str) -> tuple[str, ..
     return tuple(sorted(counts, key=lambda name: (-counts[name], name)))
 
 
-class _AllowedInTime(TimeLimitCollector):
-    """Collects only allowed documents, and stops when the time limit passes.
-
-    Whoosh's own FilterCollector and TimeLimitCollector each loop over the
-    matches themselves, so one wrapping the other loses the inner one's check.
-    """
-
-    def __init__(self, child, allowed: set[int], timelimit: float):
-        super().__init__(child, timelimit, use_alarm=False)
-        self.allowed = allowed
-        self.offset = 0
-
-    def set_subsearcher(self, subsearcher, offset):
-        super().set_subsearcher(subsearcher, offset)
-        self.offset = offset
-
-    def collect_matches(self):
-        child, allowed, offset = self.child, self.allowed, self.offset
-        for sub_docnum in child.matches():
-            if self.timedout:
-                raise TimeLimit
-            if offset + sub_docnum in allowed:
-                child.collect(sub_docnum)
-
-
 @dataclass
 class _ReaderState:
     """What every thread's searcher of one version of the index shares."""
 
     columns: FacetColumns
-    docsets: DocSets
+    postings: Postings
     lexicon: Lexicon
     _articles: int | None = None
     titles: dict[str, str] = field(default_factory=dict)  # article id -> title, filled as facets show them
+    _ranks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def months(self, searcher: Searcher, year: str) -> list[str]:
         """The months of a year that some paragraph was published in."""
@@ -99,8 +70,22 @@ class _ReaderState:
     def articles(self) -> int:
         """How many articles have a paragraph that is not deleted."""
         if self._articles is None:
-            self._articles = len(self.columns.count(FACETS_BY_NAME["article"], self.docsets.everything()))
+            self._articles = len(self.columns.count(ARTICLE, self.postings.everything()))
         return self._articles
+
+    def article_codes(self) -> np.ndarray:
+        """Each document's article, as a number."""
+        return self.columns.codes(ARTICLE).single_codes()
+
+    def ranks(self, searcher: Searcher, sort: str) -> np.ndarray:
+        """Each document's place in a date sort: by date, then article, then position."""
+        if sort not in self._ranks:
+            reader = searcher.reader()
+            _, published = np.unique(np.array(column_values(reader, "published"), dtype=str), return_inverse=True)
+            position = np.array([int(p or 0) for p in column_values(reader, "position")], dtype=np.int64)
+            newest = sort == "newest"
+            self._ranks[sort] = sort_ranks(-published if newest else published, self.article_codes(), position)
+        return self._ranks[sort]
 
 
 class _ArticleTitles:
@@ -120,11 +105,11 @@ class _ArticleTitles:
 class _Match:
     """The documents a query matches, before and after the facet filters."""
 
-    query: wq.Query | None  # ranks the full matches (None: no query, every document)
-    strict: set[int]  # documents matching every word
-    filtered: set[int]  # matching documents the facet selection allows
-    matching: set[int]  # what facet counts describe: strict, or with partial matches
-    relaxed: wq.Query | None = None  # ranks partial matches, when the page was filled up
+    query: wq.Query | None  # what was searched for (None: no query, every document)
+    full: Scored  # documents matching every word, scored
+    filtered: np.ndarray  # matching documents the facet selection allows
+    matching: np.ndarray  # what facet counts describe: full matches, or with partial ones
+    partial: Scored | None = None  # documents matching some words, when the page was filled up with them
     suggestion: str = ""
     corrected: bool = False
     notices: list[str] = field(default_factory=list)
@@ -161,7 +146,7 @@ class Search:
                 if state is None:
                     generation = self.handle.generation
                     state = _ReaderState(
-                        FacetColumns(searcher.reader()), DocSets(searcher),
+                        FacetColumns(searcher.reader()), Postings(searcher),
                         Lexicon.load(generation) if generation else Lexicon(),
                     )
                     self._states = {key: state}
@@ -199,39 +184,37 @@ class Search:
         self._remember(key, page)
         return page
 
-    def _matching(self, searcher: Searcher, q: wq.Query | None) -> set[int] | frozenset[int]:
-        return self._reader_state(searcher).docsets.docs(searcher, q if q is not None else wq.Every())
-
     def _search(self, searcher: Searcher, request: SearchRequest) -> SearchPage:
         state = self._reader_state(searcher)
-        columns = state.columns
+        size = state.postings.size
         selected = request.selected
         filters = selection_filters(
-            selected, lambda field, value: state.docsets.term(searcher, field, value),
-            lambda year: state.months(searcher, year),
+            selected, lambda field, value: state.postings.term_docs(searcher, field, value),
+            lambda year: state.months(searcher, year), size,
         )
         notices = self._unknown_values(selected, state, searcher)
-        match = self._match(searcher, request, filters)
+        deadline = Deadline(self.limits.time_limit)
+        match = self._match(searcher, state, request, filters, deadline)
         notices += match.notices
-        facets = count_facets(columns, match.matching, filters, selected,
+        facets = count_facets(state.columns, match.matching, filters, selected, size,
                               {"article": _ArticleTitles(state, searcher)})
-        hits, partial_from, timed_out = self._hits(searcher, request, match, columns)
+        hits, partial_from = self._hits(searcher, state, request, match)
         total = len(match.filtered)
         if request.group:
-            total = len(columns.count(FACETS_BY_NAME["article"], match.filtered))
-        if timed_out:
+            total = len(state.columns.count(ARTICLE, match.filtered))
+        if deadline.expired:
             notices.append("The search took too long and was stopped; these are the hits found so far.")
         last_page = max(1, math.ceil(total / request.per_page))
         if request.page > last_page:
             notices.append(f"There {'is' if last_page == 1 else 'are'} only {last_page} page{'s' * (last_page > 1)} of results.")
         without = () if total else tuple(
-            (name, len(intersect(match.matching, [docs for other, docs in filters.items() if other != name])))
+            (name, len(intersect(match.matching, [docs for other, docs in filters.items() if other != name], size)))
             for name in filters
         )
         return SearchPage(
             request=request, total=total, hits=tuple(hits), facets=tuple(facets), without=without,
             suggestion=match.suggestion, corrected=match.corrected, partial_from=partial_from,
-            notices=tuple(dict.fromkeys(notices)), timed_out=timed_out,
+            notices=tuple(dict.fromkeys(notices)), timed_out=deadline.expired,
             documents=searcher.doc_count(), articles=state.articles(),
         )
 
@@ -242,119 +225,121 @@ class Search:
             f"No paragraph has {FACETS_BY_NAME[name].label.lower()} “{value}”."
             for name, values in selected.items()
             for value in values
-            if not any(state.docsets.term(searcher, FACETS_BY_NAME[name].field, term)
+            if not any(len(state.postings.term_docs(searcher, FACETS_BY_NAME[name].field, term))
                        for term in selected_terms(FACETS_BY_NAME[name], value, lambda y: state.months(searcher, y)))
         ]
 
-    def _match(self, searcher: Searcher, request: SearchRequest, filters: dict[str, set[int]]) -> _Match:
+    @staticmethod
+    def _evaluate(state: _ReaderState, searcher: Searcher, q: wq.Query, deadline: Deadline) -> Scored:
+        """The documents `q` matches, scored; what was found in time when the time is up."""
+        if q is wq.NullQuery or deadline.expired:
+            return NOTHING
+        try:
+            return state.postings.evaluate(searcher, q, deadline)
+        except TimeUp:
+            return NOTHING
+
+    def _match(self, searcher: Searcher, state: _ReaderState, request: SearchRequest,
+               filters: dict[str, np.ndarray], deadline: Deadline) -> _Match:
         """Which documents the query matches: all words; else most words; else close spellings."""
+        size = state.postings.size
         if not request.q:
-            matching = self._matching(searcher, None)
-            return _Match(None, matching, intersect(matching, filters.values()), matching)
-        lexicon = self._reader_state(searcher).lexicon
-        parsed = parse_query(request.q, searcher, lexicon, typing=request.typing)
-        strict = self._matching(searcher, parsed.query) if not parsed.is_empty else set()
-        match = _Match(parsed.query, strict, intersect(strict, filters.values()), strict, notices=parsed.notices)
+            full = self._evaluate(state, searcher, wq.Every(), deadline)
+            return _Match(None, full, intersect(full.docs, list(filters.values()), size), full.docs)
+        parsed = parse_query(request.q, searcher, state.lexicon, typing=request.typing)
+        full = self._evaluate(state, searcher, parsed.query, deadline)
+        match = _Match(parsed.query, full, intersect(full.docs, list(filters.values()), size), full.docs,
+                       notices=parsed.notices)
         relaxed = relax(parsed.query) if len(match.filtered) < request.per_page else None
         if relaxed is not None:
-            loose = self._matching(searcher, relaxed)
-            if len(loose) > len(strict):
-                match.relaxed, match.matching = relaxed, loose
-                match.filtered = intersect(loose, filters.values())
-        if match.filtered:
+            loose = self._evaluate(state, searcher, relaxed, deadline)
+            if len(loose) > len(full):
+                match.partial = loose.without(full.docs, size)
+                match.matching = loose.docs
+                match.filtered = intersect(loose.docs, list(filters.values()), size)
+        if len(match.filtered):
             return match
-        close = close_words(request.q, lexicon)
+        close = close_words(request.q, state.lexicon)
         match.suggestion = suggest_query(request.q, close)
         tolerant_text = typo_tolerant_text(request.q, close)
         if tolerant_text:
-            tolerant = parse_query(tolerant_text, searcher, lexicon, typing=False)
-            close = self._matching(searcher, tolerant.query)
-            if intersect(close, filters.values()):
-                return _Match(tolerant.query, close, intersect(close, filters.values()), close,
+            tolerant = parse_query(tolerant_text, searcher, state.lexicon, typing=False)
+            found = self._evaluate(state, searcher, tolerant.query, deadline)
+            filtered = intersect(found.docs, list(filters.values()), size)
+            if len(filtered):
+                return _Match(tolerant.query, found, filtered, found.docs,
                               suggestion=match.suggestion, corrected=True, notices=match.notices)
         return match
 
-    def _sortedby(self, request: SearchRequest):
-        if request.sort == "relevance":
-            return None
-        return sorting.MultiFacet([
-            sorting.FieldFacet("published", reverse=request.sort == "newest"),
-            sorting.FieldFacet("article_id"),
-            sorting.FieldFacet("position"),
-        ])
+    @staticmethod
+    def _order(searcher: Searcher, state: _ReaderState, scored: Scored, sort: str, count: int) -> np.ndarray:
+        """Positions in `scored` of its first `count` documents in the requested order."""
+        if sort == "relevance":
+            return best(scored, count)
+        return first_in_order(scored.docs, state.ranks(searcher, sort), count)
 
-    def _run(self, searcher: Searcher, q: wq.Query, allowed: set[int], request: SearchRequest, limit: int):
-        """Top `limit` documents of `q` among `allowed`, within the time limit."""
-        # optimize=False: Whoosh's block-quality skipping costs more bookkeeping in Python than it saves
-        # (measured: p50 and p95 about 7 % lower without it on the Reuters query mix).
-        collector = searcher.collector(limit=limit, sortedby=self._sortedby(request), optimize=False)
-        bounded = _AllowedInTime(collector, allowed, self.limits.time_limit)
-        try:
-            searcher.search_with_collector(q, bounded)
-        except TimeLimit:
-            timed_out = True
-        else:
-            timed_out = False
-        results = bounded.results()
-        results.highlighter = HIGHLIGHTER
-        return results, timed_out
-
-    def _top(self, searcher: Searcher, q: wq.Query, allowed: set[int], request: SearchRequest, count: int,
-             skip_articles: frozenset[str] = frozenset()):
-        """The first `count` hits in order; grouped, only each article's best, fetched in growing rounds."""
+    def _top(self, searcher: Searcher, state: _ReaderState, scored: Scored, request: SearchRequest, count: int,
+             skip_articles: frozenset[int] = frozenset()) -> list[tuple[int, float]]:
+        """The first `count` (document, score) in order; grouped, only each article's best,
+        looked for among ever more of the first documents until `count` articles are found."""
+        if not len(scored):
+            return []
         if not request.group:
-            results, timed_out = self._run(searcher, q, allowed, request, count)
-            return _ranked(results), timed_out
-        limit = count * 4
-        while True:
-            results, timed_out = self._run(searcher, q, allowed, request, limit)
-            best: dict[str, object] = {}
-            for hit in _ranked(results):
-                article_id = hit["article_id"]
-                if article_id not in best and article_id not in skip_articles:
-                    best[article_id] = hit
-            if len(best) >= count or limit >= len(allowed) or timed_out:
-                return list(best.values())[:count], timed_out
-            limit *= 4
+            positions = self._order(searcher, state, scored, request.sort, count)
+        else:
+            articles = state.article_codes()
+            limit = count * 4
+            while True:
+                ordered = self._order(searcher, state, scored, request.sort, limit)
+                _, first = np.unique(articles[scored.docs[ordered]], return_index=True)
+                positions = [p for p in ordered[np.sort(first)] if articles[scored.docs[p]] not in skip_articles]
+                if len(positions) >= count or limit >= len(scored):
+                    break
+                limit *= 4
+            positions = positions[:count]
+        return [(int(scored.docs[p]), float(scored.scores[p])) for p in positions]
 
-    def _hits(self, searcher: Searcher, request: SearchRequest, match: _Match, columns: FacetColumns):
+    def _hits(self, searcher: Searcher, state: _ReaderState, request: SearchRequest,
+              match: _Match) -> tuple[list[Hit], int | None]:
         """The page's hits: full matches first, then (when few) partial ones."""
+        size = state.postings.size
         start = (request.page - 1) * request.per_page
         end = start + request.per_page
         if start >= len(match.filtered):
-            return [], None, False
-        strict_allowed = match.filtered & match.strict if match.query is not None else match.filtered
-        ranked, timed_out = self._top(searcher, match.query or wq.Every(), strict_allowed, request, end)
-        chosen = [(hit, False) for hit in ranked[start:end]]
+            return [], None
+        ranked = self._top(searcher, state, match.full.within(match.filtered, size), request, end)
+        chosen = [(docnum, score, False) for docnum, score in ranked[start:end]]
         partial_from = None
-        partial_allowed = match.filtered - match.strict
-        if match.relaxed is not None and len(chosen) < request.per_page and partial_allowed:
-            seen = frozenset(hit["article_id"] for hit in ranked) if request.group else frozenset()
+        if match.partial is not None and len(chosen) < request.per_page:
+            articles = state.article_codes()
+            seen = frozenset(int(articles[docnum]) for docnum, _ in ranked) if request.group else frozenset()
             skip = max(0, start - len(ranked))
-            extra, more_timed_out = self._top(searcher, match.relaxed, partial_allowed, request, end, seen)
-            timed_out = timed_out or more_timed_out
+            extra = self._top(searcher, state, match.partial.within(match.filtered, size), request, end, seen)
             partial_from = len(chosen)
-            chosen += [(hit, True) for hit in extra[skip: skip + request.per_page - len(chosen)]]
+            chosen += [(docnum, score, True) for docnum, score in extra[skip: skip + request.per_page - len(chosen)]]
         if partial_from == len(chosen):
             partial_from = None
-        article_counts = columns.count(FACETS_BY_NAME["article"], match.filtered) if request.group else {}
-        return [self._hit(hit, partial, article_counts) for hit, partial in chosen], partial_from, timed_out
+        article_counts = state.columns.count(ARTICLE, match.filtered) if request.group else None
+        terms = query_terms(match.query) if match.query is not None else set()
+        return [self._hit(searcher, docnum, score, partial, terms, article_counts)
+                for docnum, score, partial in chosen], partial_from
 
-    def _hit(self, hit, partial: bool, article_counts) -> Hit:
-        fields = hit.fields()
+    @staticmethod
+    def _hit(searcher: Searcher, docnum: int, score: float, partial: bool, terms: set[str], article_counts) -> Hit:
+        fields = searcher.stored_fields(docnum)
         text = fields.get("text", "")
         title = fields.get("title", "")
-        terms = query_terms(hit.results.q)
+        analyzer = searcher.schema["text"].analyzer
+        more = article_counts.get(fields["article_id"], 1) - 1 if article_counts is not None else 0
         return Hit(
             id=fields["id"], article_id=fields["article_id"], title=title,
-            title_html=mark(title, terms, hit.searcher.schema["title"].analyzer)[0],
+            title_html=mark(title, terms, searcher.schema["title"].analyzer)[0],
             position=fields.get("position", 0), section=fields.get("section", ""),
             kind=fields.get("kind", "body"), published=fields.get("published", ""),
             author=fields.get("author", ""), source=fields.get("source", ""),
             url=fields.get("url", ""), topic=fields.get("topic", ""), text=text,
-            highlights=snippet(hit, text, terms),
-            score=hit.score if isinstance(hit.score, float | int) else 0.0, partial=partial,
-            more_in_article=max(0, article_counts.get(fields["article_id"], 1) - 1),
+            highlights=snippet(text, terms, analyzer), score=score, partial=partial,
+            more_in_article=max(0, more),
         )
 
     # -- articles and overview ------------------------------------------------------

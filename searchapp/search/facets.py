@@ -1,20 +1,24 @@
 """Facets: which fields, how values read, and counting them over a set of documents.
 
-Counting reads each facet field's column once per searcher into a Python list
-(document number -> value), so one pass over the matching documents counts a
-facet, however many values it has. Values of different facets combine with
-AND; values of one facet with OR, and a facet's own counts ignore its own
-selection (disjunctive counts), as in Algolia or Meilisearch.
+Each facet field's column is read once per version of the index into arrays:
+every value gets a code (in the values' sorted order), every document the
+codes of its values. Counting a facet over the matching documents is then one
+`bincount` over their codes, in C, however many values the facet has. Values
+of different facets combine with AND; values of one facet with OR, and a
+facet's own counts ignore its own selection (disjunctive counts), as in
+Algolia or Meilisearch.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 from whoosh.reading import IndexReader
+
+from .matching import EMPTY_DOCS, intersect, union_docs
 
 TOP_VALUES = 10
 
@@ -81,7 +85,7 @@ def value_label(spec: FacetSpec, value: str) -> str:
     return value
 
 
-def _column_values(reader: IndexReader, fieldname: str) -> list:
+def column_values(reader: IndexReader, fieldname: str) -> list:
     """Every document's value of a column field, in document-number order.
 
     Read segment by segment: a segment whose documents all lack the field has
@@ -97,9 +101,79 @@ def _column_values(reader: IndexReader, fieldname: str) -> list:
     return values
 
 
-def _facet_values(reader: IndexReader, spec: FacetSpec) -> list:
-    values = _column_values(reader, spec.field)
-    return [tuple(v.split(",")) if v else () for v in values] if spec.multi else values
+class Counts:
+    """How many of some documents have each value of one facet."""
+
+    def __init__(self, column: FacetColumn, per_code: np.ndarray):
+        self._column, self._per_code = column, per_code
+        self._present = np.flatnonzero(per_code)
+
+    def __len__(self) -> int:
+        """How many values have a document."""
+        return len(self._present)
+
+    def get(self, value: str, default: int = 0) -> int:
+        code = self._column.codes.get(value)
+        return int(self._per_code[code]) if code is not None else default
+
+    def ordered(self, top: int, by_value: bool) -> list[tuple[str, int]]:
+        """The `top` values with most documents (ties in value order), or (`by_value`) the last values."""
+        present = self._present
+        if by_value:
+            chosen = present[::-1][:top]
+        else:
+            counts = self._per_code[present]
+            if len(present) > top:
+                least = np.partition(counts, len(counts) - top)[len(counts) - top]
+                present, counts = present[counts >= least], counts[counts >= least]
+            chosen = present[np.lexsort((present, -counts))][:top]
+        return [(self._column.values[code], int(self._per_code[code])) for code in chosen]
+
+
+class FacetColumn:
+    """One facet's values: each document's value codes, as arrays.
+
+    A document's codes are `codes_of[starts[doc]:starts[doc + 1]]` (several
+    for a multi-valued facet, none when it has no value).
+    """
+
+    def __init__(self, per_document: list[tuple[str, ...]]):
+        self.values = sorted({value for values in per_document for value in values})
+        self.codes = {value: code for code, value in enumerate(self.values)}
+        lengths = np.fromiter((len(values) for values in per_document), dtype=np.int64, count=len(per_document))
+        self.starts = np.zeros(len(per_document) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.starts[1:])
+        codes = self.codes
+        self.codes_of = np.fromiter((codes[v] for values in per_document for v in values), dtype=np.int32,
+                                    count=int(self.starts[-1]))
+        self._single = None  # each document's one code, or -1; when none has more than one
+        if not len(lengths) or lengths.max() <= 1:
+            self._single = np.full(len(per_document), -1, dtype=np.int32)
+            self._single[lengths == 1] = self.codes_of
+
+    def single_codes(self) -> np.ndarray:
+        """Each document's code (-1: no value), for a facet with at most one value per document."""
+        if self._single is None:
+            raise ValueError("a document has several values of this facet")
+        return self._single
+
+    def count(self, docs: np.ndarray) -> Counts:
+        if self._single is not None:
+            picked = self._single[docs]
+            picked = picked[picked >= 0]
+        else:
+            starts = self.starts[docs]
+            lengths = self.starts[docs + 1] - starts
+            ends = np.cumsum(lengths)
+            picked = self.codes_of[np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)]
+        return Counts(self, np.bincount(picked, minlength=len(self.values)))
+
+
+def _per_document(reader: IndexReader, spec: FacetSpec) -> list[tuple[str, ...]]:
+    values = column_values(reader, spec.field)
+    if spec.multi:
+        return [tuple(v.split(",")) if v else () for v in values]
+    return [(v,) if v else () for v in values]
 
 
 class FacetColumns:
@@ -111,18 +185,13 @@ class FacetColumns:
     """
 
     def __init__(self, reader: IndexReader):
-        self._values: dict[str, list] = {spec.field: _facet_values(reader, spec) for spec in FACETS}
+        self._columns = {spec.field: FacetColumn(_per_document(reader, spec)) for spec in FACETS}
 
-    def values(self, spec: FacetSpec) -> list:
-        return self._values[spec.field]
+    def count(self, spec: FacetSpec, docs: np.ndarray) -> Counts:
+        return self._columns[spec.field].count(docs)
 
-    def count(self, spec: FacetSpec, docs: Iterable[int]) -> Counter:
-        values = self.values(spec)
-        if spec.multi:
-            return Counter(single for docnum in docs for single in values[docnum])
-        counts = Counter(values[docnum] for docnum in docs)
-        counts.pop("", None)
-        return counts
+    def codes(self, spec: FacetSpec) -> FacetColumn:
+        return self._columns[spec.field]
 
 
 def selected_terms(spec: FacetSpec, value: str, months: Callable[[str], list[str]]) -> list[str]:
@@ -134,40 +203,34 @@ def selected_terms(spec: FacetSpec, value: str, months: Callable[[str], list[str
 
 def selection_filters(
     selected: Mapping[str, tuple[str, ...]],
-    term_docs: Callable[[str, str], frozenset[int]],
+    term_docs: Callable[[str, str], np.ndarray],
     months: Callable[[str], list[str]],
-) -> dict[str, frozenset[int]]:
+    size: int,
+) -> dict[str, np.ndarray]:
     """Each facet with a selection -> the documents its selection allows (its values' union)."""
     filters = {}
     for name, values in selected.items():
         spec = FACETS_BY_NAME[name]
         terms = [term for value in values for term in selected_terms(spec, value, months)]
-        filters[name] = frozenset().union(*(term_docs(spec.field, term) for term in terms))
+        filters[name] = union_docs([term_docs(spec.field, term) for term in terms], size) if terms else EMPTY_DOCS
     return filters
-
-
-def intersect(base: set[int], filters: Iterable[set[int]]) -> set[int]:
-    result = base
-    for allowed in sorted(filters, key=len):
-        result = result & allowed
-    return result
 
 
 def count_facets(
     columns: FacetColumns,
-    matching: set[int],
-    filters: Mapping[str, set[int]],
+    matching: np.ndarray,
+    filters: Mapping[str, np.ndarray],
     selected: Mapping[str, tuple[str, ...]],
+    size: int,
     labels: Mapping[str, Mapping[str, str]] | None = None,
     top: int = TOP_VALUES,
 ) -> list[Facet]:
     """Counts of every facet over the matching documents, disjunctive per facet."""
-    all_filtered = intersect(matching, filters.values())
+    all_filtered = intersect(matching, list(filters.values()), size)
     facets = []
     for spec in FACETS:
         if spec.name in filters:
-            others = [docs for name, docs in filters.items() if name != spec.name]
-            docs = intersect(matching, others)
+            docs = intersect(matching, [docs for name, docs in filters.items() if name != spec.name], size)
         else:
             docs = all_filtered
         counts = columns.count(spec, docs)
@@ -176,17 +239,13 @@ def count_facets(
 
 
 def _facet(
-    spec: FacetSpec, counts: Counter, selected: tuple[str, ...], labels: Mapping[str, str], top: int
+    spec: FacetSpec, counts: Counts, selected: tuple[str, ...], labels: Mapping[str, str], top: int
 ) -> Facet:
-    if spec.name == "published":
-        ordered = sorted(counts.items(), key=lambda item: item[0], reverse=True)
-    else:
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    shown = ordered[:top]
+    shown = counts.ordered(top, by_value=spec.name == "published")
     shown_values = {value for value, _ in shown}
     shown += [(value, counts.get(value, 0)) for value in selected if value not in shown_values]
     values = tuple(
         FacetValue(value, labels.get(value) or value_label(spec, value), count, value in selected)
         for value, count in shown
     )
-    return Facet(spec.name, spec.label, values, more=max(0, len(ordered) - top))
+    return Facet(spec.name, spec.label, values, more=max(0, len(counts) - top))

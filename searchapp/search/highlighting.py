@@ -26,9 +26,7 @@ class MarkFormatter(highlight.Formatter):
 
 _FORMATTER = MarkFormatter()
 _WHOLE = highlight.WholeFragmenter(charlimit=None)
-HIGHLIGHTER = highlight.Highlighter(
-    fragmenter=highlight.ContextFragmenter(maxchars=220, surround=60), formatter=_FORMATTER
-)
+_FRAGMENTER = highlight.ContextFragmenter(maxchars=220, surround=60)
 
 
 def opening(text: str) -> Markup:
@@ -48,11 +46,11 @@ def mark(text: str, terms: set[str], analyzer) -> tuple[Markup, bool]:
     return Markup(html.escape(text, quote=False)), False
 
 
-def snippet(hit, text: str, terms: set[str]) -> Markup:
+def snippet(text: str, terms: set[str], analyzer) -> Markup:
     """A hit's paragraph: whole when short, else up to FRAGMENTS fragments around the
     matches; its opening words when only the title matched."""
     if len(text) <= WHOLE_PARAGRAPH_CHARS:
-        marked, matched = mark(text, terms, hit.searcher.schema["text"].analyzer)
+        marked, matched = mark(text, terms, analyzer)
         return marked if matched else opening(text)
-    fragments = hit.highlights("text", top=FRAGMENTS) if terms else ""
+    fragments = highlight.highlight(text, frozenset(terms), analyzer, _FRAGMENTER, _FORMATTER, top=FRAGMENTS) if terms else ""
     return Markup(fragments) if fragments else opening(text)

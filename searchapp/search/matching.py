@@ -1,87 +1,365 @@
-"""The set of documents a query matches, by set algebra on posting lists.
+"""Matching and ranking: a query tree evaluated with array operations.
 
-Facet counts need every matching document, not just the top ten. Whoosh finds
-them by walking its And/Or matcher tree one document at a time in Python;
-reading each term's documents once (cached per reader) and combining them with
-set operations, which run in C, is many times faster, and as-you-type queries
-reuse the sets of the words already typed.
+Whoosh ranks by walking its matcher tree one document at a time in Python;
+that loop was three quarters of a search. Here each term's postings are read
+once per version of the index into two arrays (document numbers, BM25F
+scores), and a query combines them by union, intersection and difference,
+which numpy runs in C. The same arrays give the set of every match (for facet
+counts) and the ranked top hits, and as-you-type queries reuse the arrays of
+the words already typed. Scores follow Whoosh's BM25F (its idf, B and K1).
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.reading import TermNotFound
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 
-TERM_CACHE_ENTRIES = 500_000  # document numbers kept in cached sets, summed (a few dozen MB)
+B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults
+TERM_CACHE_POSTINGS = 4_000_000  # postings kept in cached term arrays, summed (8 bytes each)
+DENSE_FRACTION = 32  # set operations on more than 1/32 of the documents use dense masks, not sorting
+
+DOCS = np.int32
+SCORES = np.float32
+_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=SCORES)
 
 
-class DocSets:
-    """Matching-document sets for one version of the index, shared by its searchers.
+class TimeUp(Exception):
+    """The search passed its time limit."""
 
-    Each call names the calling thread's own searcher: Whoosh searchers must not
-    be shared between threads, but their document numbers are the same.
+
+class Deadline:
+    """When a search must stop; `expired` says whether it had to."""
+
+    def __init__(self, seconds: float):
+        self._at = time.perf_counter() + seconds
+        self.expired = False
+
+    def check(self) -> None:
+        if self.expired or time.perf_counter() > self._at:
+            self.expired = True
+            raise TimeUp
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Matching documents (sorted, unique) and their scores, index for index."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def times(self, boost: float) -> Scored:
+        return self if boost == 1.0 else Scored(self.docs, self.scores * SCORES(boost))
+
+    def within(self, allowed: np.ndarray, size: int) -> Scored:
+        """Only the documents also in `allowed` (sorted document numbers)."""
+        keep = contains(allowed, self.docs, size)
+        return Scored(self.docs[keep], self.scores[keep])
+
+    def without(self, excluded: np.ndarray, size: int) -> Scored:
+        keep = ~contains(excluded, self.docs, size)
+        return Scored(self.docs[keep], self.scores[keep])
+
+
+EMPTY_DOCS = np.empty(0, dtype=DOCS)
+NOTHING = Scored(EMPTY_DOCS, np.empty(0, dtype=SCORES))
+
+
+def _dense(count: int, size: int) -> bool:
+    return count * DENSE_FRACTION > size
+
+
+def contains(docs: np.ndarray, candidates: np.ndarray, size: int) -> np.ndarray:
+    """For each candidate, whether it is in `docs` (both sorted)."""
+    if not len(docs) or not len(candidates):
+        return np.zeros(len(candidates), dtype=bool)
+    if _dense(len(docs) + len(candidates), size):
+        member = np.zeros(size, dtype=bool)
+        member[docs] = True
+        return member[candidates]
+    at = np.searchsorted(docs, candidates)
+    at[at == len(docs)] = 0
+    return docs[at] == candidates
+
+
+def intersect(docs: np.ndarray, others: list[np.ndarray], size: int) -> np.ndarray:
+    """The documents in `docs` and in each of `others`, smallest first."""
+    for other in sorted(others, key=len):
+        docs = docs[contains(other, docs, size)]
+    return docs
+
+
+def union_docs(parts: list[np.ndarray], size: int) -> np.ndarray:
+    parts = [p for p in parts if len(p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else EMPTY_DOCS
+    if _dense(sum(map(len, parts)), size):
+        member = np.zeros(size, dtype=bool)
+        for part in parts:
+            member[part] = True
+        return np.flatnonzero(member).astype(DOCS)
+    return np.unique(np.concatenate(parts))
+
+
+def _union(parts: list[Scored], size: int, best: bool) -> Scored:
+    """Documents in any part; scores summed, or (`best`) the highest."""
+    parts = [p for p in parts if len(p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else NOTHING
+    docs = np.concatenate([p.docs for p in parts])
+    scores = np.concatenate([p.scores for p in parts])
+    if best:
+        order = np.lexsort((-scores, docs))
+        docs, scores = docs[order], scores[order]
+        first = np.ones(len(docs), dtype=bool)
+        first[1:] = docs[1:] != docs[:-1]
+        return Scored(docs[first], scores[first])
+    if _dense(len(docs), size):
+        total = np.bincount(docs, weights=scores, minlength=size)
+        found = union_docs([p.docs for p in parts], size)
+        return Scored(found, total[found].astype(SCORES))
+    found, inverse = np.unique(docs, return_inverse=True)
+    return Scored(found.astype(DOCS), np.bincount(inverse, weights=scores).astype(SCORES))
+
+
+def _intersection(parts: list[Scored], size: int) -> Scored:
+    """Documents in every part, scores summed."""
+    parts = sorted(parts, key=len)
+    result = parts[0]
+    for part in parts[1:]:
+        if not len(result):
+            return NOTHING
+        keep = contains(part.docs, result.docs, size)
+        docs = result.docs[keep]
+        at = np.searchsorted(part.docs, docs)
+        result = Scored(docs, result.scores[keep] + part.scores[at])
+    return result
+
+
+def _posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """Document numbers and weights of a leaf matcher's postings.
+
+    Whoosh 3 stores postings in pickled blocks of up to 128; taking a block's
+    ids and weights whole is many times faster than Whoosh's per-posting
+    `next()`. Short posting lists stored inline are read one by one.
+    """
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    if hasattr(matcher, "_read_data"):
+        while matcher.is_active():
+            matcher._read_data()
+            block_ids, block_weights, _ = matcher._data
+            length = matcher._blocklength
+            ids.append(np.cumsum(np.array(block_ids, dtype=np.int64)))
+            if block_weights is None or isinstance(block_weights, float):
+                ids_weight = 1.0 if block_weights is None else block_weights
+                weights.append(np.full(length, ids_weight, dtype=SCORES))
+            else:
+                weights.append(np.array(block_weights, dtype=SCORES))
+            matcher._next_block()
+    else:
+        found_ids, found_weights = [], []
+        while matcher.is_active():
+            found_ids.append(matcher.id())
+            found_weights.append(matcher.weight())
+            matcher.next()
+        ids.append(np.array(found_ids, dtype=np.int64))
+        weights.append(np.array(found_weights, dtype=SCORES))
+    if not ids:
+        return EMPTY_DOCS, np.empty(0, dtype=SCORES)
+    return np.concatenate(ids).astype(DOCS), np.concatenate(weights)
+
+
+def _field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
+    """Every document's length of a scored field, as BM25F sees it (Whoosh's byte-rounded lengths).
+
+    Read from Whoosh's lengths column directly: asking `doc_field_length` per
+    document would take seconds at a million paragraphs.
+    """
+    parts = []
+    for segment, _offset in reader.leaf_readers():
+        column = segment._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        count = segment.doc_count_all()
+        if column is None:
+            parts.append(np.zeros(count, dtype=SCORES))
+        else:
+            parts.append(_BYTE_LENGTHS[np.frombuffer(bytes(column.load()), dtype=np.uint8)[:count]])
+    return np.concatenate(parts) if parts else np.empty(0, dtype=SCORES)
+
+
+class Postings:
+    """Scored term arrays and query evaluation for one version of the index.
+
+    Shared by every thread's searcher of that version; each call names the
+    calling thread's own searcher (Whoosh searchers are not thread-safe, but
+    their document numbers are the same).
     """
 
     def __init__(self, searcher: Searcher):
-        self._terms: dict[tuple[str, str], frozenset[int]] = {}
-        self._cached_entries = 0
+        reader = searcher.reader()
+        self.size = reader.doc_count_all()
+        self._all = np.fromiter(reader.all_doc_ids(), dtype=DOCS)
+        self._alive = None
+        if len(self._all) < self.size:
+            self._alive = np.zeros(self.size, dtype=bool)
+            self._alive[self._all] = True
+        self._lengths: dict[str, np.ndarray] = {}
+        self._terms: OrderedDict[tuple[str, str], Scored] = OrderedDict()
+        self._cached_postings = 0
         self._lock = threading.Lock()
-        self._all = frozenset(searcher.reader().all_doc_ids())
 
-    def everything(self) -> frozenset[int]:
+    def everything(self) -> np.ndarray:
+        """Every document not deleted."""
         return self._all
 
-    def term(self, searcher: Searcher, fieldname: str, text: str) -> frozenset[int]:
+    def term(self, searcher: Searcher, fieldname: str, text: str) -> Scored:
         key = (fieldname, text)
-        cached = self._terms.get(key)
-        if cached is not None:
-            return cached
-        docs: set[int] = set()
+        with self._lock:
+            found = self._terms.get(key)
+            if found is not None:
+                self._terms.move_to_end(key)
+                return found
+        found = self._read_term(searcher, fieldname, text)
+        with self._lock:
+            if key not in self._terms and len(found) <= TERM_CACHE_POSTINGS // 4:
+                self._terms[key] = found
+                self._cached_postings += len(found)
+                while self._cached_postings > TERM_CACHE_POSTINGS:
+                    _, dropped = self._terms.popitem(last=False)
+                    self._cached_postings -= len(dropped)
+        return found
+
+    def term_docs(self, searcher: Searcher, fieldname: str, text: str) -> np.ndarray:
+        return self.term(searcher, fieldname, text).docs
+
+    def _read_term(self, searcher: Searcher, fieldname: str, text: str) -> Scored:
+        docs_parts, weight_parts = [], []
         for subsearcher, offset in searcher.leaf_searchers():
             try:
                 matcher = subsearcher.reader().postings(fieldname, text)
             except TermNotFound:
                 continue
-            docs.update(docnum + offset for docnum in matcher.all_ids())
-        found = frozenset(docs)
-        with self._lock:
-            if self._cached_entries + len(found) > TERM_CACHE_ENTRIES:
-                self._terms.clear()
-                self._cached_entries = 0
-            if len(found) <= TERM_CACHE_ENTRIES // 4:
-                self._terms[key] = found
-                self._cached_entries += len(found)
+            docs, weights = _posting_arrays(getattr(matcher, "child", matcher))  # past the deleted-docs filter
+            docs_parts.append(docs + offset)
+            weight_parts.append(weights)
+        if not docs_parts:
+            return NOTHING
+        docs, weights = np.concatenate(docs_parts), np.concatenate(weight_parts)
+        if self._alive is not None:
+            keep = self._alive[docs]
+            docs, weights = docs[keep], weights[keep]
+        return Scored(docs, self._bm25f(searcher, fieldname, text, docs, weights))
+
+    def _bm25f(self, searcher: Searcher, fieldname: str, text: str, docs: np.ndarray,
+               weights: np.ndarray) -> np.ndarray:
+        if not searcher.schema[fieldname].scorable:
+            return weights
+        idf = SCORES(searcher.idf(fieldname, text))
+        average = SCORES(searcher.avg_field_length(fieldname) or 1)
+        lengths = self._field_length_array(searcher, fieldname)[docs]
+        return idf * (weights * SCORES(K1 + 1)) / (weights + SCORES(K1) * (SCORES(1 - B) + SCORES(B) * lengths / average))
+
+    def _field_length_array(self, searcher: Searcher, fieldname: str) -> np.ndarray:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = _field_lengths(searcher.reader(), fieldname)
+        return lengths
+
+    def docs(self, searcher: Searcher, q: wq.Query, deadline: Deadline | None = None) -> np.ndarray:
+        """The documents `q` matches (deleted ones left out)."""
+        return self.evaluate(searcher, q, deadline).docs
+
+    def evaluate(self, searcher: Searcher, q: wq.Query, deadline: Deadline | None = None) -> Scored:
+        """The documents `q` matches, with their scores as Whoosh's BM25F would sum them."""
+        if deadline is not None:
+            deadline.check()
+        if q is wq.NullQuery:
+            return NOTHING
+        if isinstance(q, wq.Every):
+            return Scored(self._all, np.zeros(len(self._all), dtype=SCORES))
+        if isinstance(q, wq.Term):
+            return self.term(searcher, q.fieldname, q.text).times(q.boost)
+        children = list(q.children())
+        if isinstance(q, wq.Or | wq.DisjunctionMax) and not getattr(q, "minmatch", 0):
+            found = self._alternatives(searcher, children, deadline)
+            return _union(found, self.size, best=isinstance(q, wq.DisjunctionMax)).times(q.boost)
+        if isinstance(q, wq.And):
+            return self._conjunction(searcher, children, deadline).times(q.boost)
+        if isinstance(q, wq.AndNot):
+            return self.evaluate(searcher, q.a, deadline).without(self.docs(searcher, q.b, deadline), self.size)
+        if isinstance(q, wq.AndMaybe):
+            required = self.evaluate(searcher, q.a, deadline)
+            return _union([required, self.evaluate(searcher, q.b, deadline).within(required.docs, self.size)],
+                          self.size, best=False)
+        if isinstance(q, wq.Not):
+            return Scored(self._all, np.zeros(len(self._all), dtype=SCORES)).without(
+                self.docs(searcher, q.query, deadline), self.size)
+        return self._by_whoosh(searcher, q, deadline)
+
+    def _alternatives(self, searcher: Searcher, children: list[wq.Query], deadline: Deadline | None) -> list[Scored]:
+        """The matches of each alternative, as many as there was time for."""
+        found = []
+        for child in children:
+            try:
+                found.append(self.evaluate(searcher, child, deadline))
+            except TimeUp:
+                break
         return found
 
-    def docs(self, searcher: Searcher, q: wq.Query) -> set[int] | frozenset[int]:
-        """The documents `q` matches (deleted ones left out)."""
-        if isinstance(q, wq.Term):
-            return self.term(searcher, q.fieldname, q.text)
-        if isinstance(q, wq.Every):
-            return self.everything()
-        if q is wq.NullQuery:
-            return frozenset()
-        if isinstance(q, wq.Or | wq.DisjunctionMax) and not getattr(q, "minmatch", 0):
-            return frozenset().union(*(self.docs(searcher, child) for child in q.children()))
-        if isinstance(q, wq.And):
-            return self._conjunction(searcher, list(q.children()))
-        if isinstance(q, wq.AndNot):
-            return self.docs(searcher, q.a) - self.docs(searcher, q.b)
-        if isinstance(q, wq.Not):
-            return self.everything() - self.docs(searcher, q.query)
-        return set(searcher.docs_for_query(q))
-
-    def _conjunction(self, searcher: Searcher, children: list[wq.Query]) -> set[int] | frozenset[int]:
-        required = [self.docs(searcher, c) for c in children if not isinstance(c, wq.Not)]
-        excluded = [self.docs(searcher, c.query) for c in children if isinstance(c, wq.Not)]
-        if required:
-            smallest, *others = sorted(required, key=len)
-            result = smallest.intersection(*others)
-        else:
-            result = self.everything()
+    def _conjunction(self, searcher: Searcher, children: list[wq.Query], deadline: Deadline | None) -> Scored:
+        required = [self.evaluate(searcher, c, deadline) for c in children if not isinstance(c, wq.Not)]
+        excluded = [self.docs(searcher, c.query, deadline) for c in children if isinstance(c, wq.Not)]
+        result = _intersection(required, self.size) if required else self.evaluate(searcher, wq.Every())
         for docs in excluded:
-            result = result - docs
+            result = result.without(docs, self.size)
         return result
+
+    def _by_whoosh(self, searcher: Searcher, q: wq.Query, deadline: Deadline | None) -> Scored:
+        """Phrases and other position-based queries: Whoosh finds the documents,
+        scored as the sum of their words' scores."""
+        docs = np.fromiter(searcher.docs_for_query(q), dtype=DOCS)
+        docs.sort()
+        words = [wq.Term(fieldname, text) for fieldname, text in q.terms(phrases=True) if fieldname is not None]
+        scored = _union([self.evaluate(searcher, word, deadline) for word in words], self.size, best=False)
+        at = np.searchsorted(scored.docs, docs)
+        at[at == len(scored.docs)] = 0
+        scores = np.where(scored.docs[at] == docs, scored.scores[at], 0) if len(scored) else np.zeros(len(docs))
+        return Scored(docs, scores.astype(SCORES)).times(q.boost)
+
+
+def best(scored: Scored, count: int) -> np.ndarray:
+    """Positions in `scored` of its `count` best documents, best first: highest
+    score, ties to the lower document number (as Whoosh orders them)."""
+    scores = scored.scores
+    if len(scores) > count:
+        cut = np.partition(scores, len(scores) - count)[len(scores) - count]
+        candidates = np.flatnonzero(scores >= cut)
+    else:
+        candidates = np.arange(len(scores))
+    return candidates[np.lexsort((scored.docs[candidates], -scores[candidates]))][:count]
+
+
+def first_in_order(docs: np.ndarray, rank: np.ndarray, count: int) -> np.ndarray:
+    """Positions in `docs` of the `count` documents that come first by `rank` (a document's place in a sort)."""
+    keys = rank[docs]
+    candidates = np.argpartition(keys, count - 1)[:count] if len(keys) > count else np.arange(len(keys))
+    return candidates[np.argsort(keys[candidates], kind="stable")]
+
+
+def sort_ranks(*keys: np.ndarray) -> np.ndarray:
+    """Each document's place when sorted by `keys`, the first key first."""
+    order = np.lexsort(keys[::-1])
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return rank

@@ -1,0 +1,106 @@
+"""The array engine against Whoosh itself: same documents, same BM25F scores, same facet counts."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchapp.indexing import build_index, open_index, update_index
+from searchapp.search.facets import FACETS, FacetColumns
+from searchapp.search.matching import (
+    Postings, Scored, best, contains, first_in_order, intersect, sort_ranks, union_docs,
+)
+from searchapp.search.query import _parser
+from whoosh import qparser
+
+QUERIES = [
+    "putin", "russia syria", "russia OR bakery", "title:putin", "syria -russia", "assad kremlin OR damascus",
+    '"president bashar"', "rebels (syria OR russia) -putin", "nothingmatchesthis", "bridge*",
+]
+
+
+def _whoosh_scores(searcher, q) -> dict[int, float]:
+    return {hit.docnum: hit.score for hit in searcher.search(q, limit=None)}
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_documents_and_scores_are_whooshs(sample_index, text):
+    with open_index(sample_index).searcher() as searcher:
+        q = _parser(searcher.schema, qparser.AndGroup).parse(text)
+        found = Postings(searcher).evaluate(searcher, q)
+        expected = _whoosh_scores(searcher, q)
+        assert found.docs.tolist() == sorted(expected)
+        # A phrase is scored as the sum of its words (not Whoosh's span score); a raw prefix is not
+        # scored (the search expands prefixes into words first).
+        if not any(mark in text for mark in '"*'):
+            assert found.scores.tolist() == pytest.approx([expected[d] for d in found.docs.tolist()], rel=1e-5)
+
+
+def test_deleted_paragraphs_never_match(tmp_path):
+    from conftest import index_sources
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    for source in index_sources():
+        for path in source.glob("*") if source.is_dir() else [source]:
+            (sources / path.name).write_bytes(path.read_bytes())
+    build_index(tmp_path / "index", [sources])
+    (sources / "bakery-cp1252.txt").unlink()
+    update_index(tmp_path / "index", [sources])
+    with open_index(tmp_path / "index").searcher() as searcher:
+        assert searcher.doc_count() < searcher.doc_count_all(), "the update left deleted paragraphs in the segment"
+        postings = Postings(searcher)
+        assert postings.everything().tolist() == sorted(searcher.reader().all_doc_ids())
+        assert len(postings.term(searcher, "text", "bakeri")) == 0
+        q = _parser(searcher.schema, qparser.AndGroup).parse("award OR russia")
+        assert postings.evaluate(searcher, q).docs.tolist() == sorted(_whoosh_scores(searcher, q))
+
+
+def test_facet_counts_equal_counting_stored_values(sample_index):
+    rng = random.Random(7)
+    with open_index(sample_index).searcher() as searcher:
+        columns = FacetColumns(searcher.reader())
+        stored = [searcher.stored_fields(n) for n in range(searcher.doc_count_all())]
+        for _ in range(20):
+            docs = np.array(sorted(rng.sample(range(len(stored)), rng.randint(0, len(stored)))), dtype=np.int32)
+            for spec in FACETS:
+                if spec.field == "month":
+                    values = [[stored[d].get("published", "")[:7]] for d in docs]
+                else:
+                    values = [str(stored[d].get(spec.field, "")).split(",") if spec.multi
+                              else [str(stored[d].get(spec.field, ""))] for d in docs]
+                expected = Counter(v for vs in values for v in vs if v)
+                counts = columns.count(spec, docs)
+                assert len(counts) == len(expected), spec.name
+                assert all(counts.get(value) == n for value, n in expected.items()), spec.name
+                assert counts.ordered(3, by_value=False) == sorted(expected.items(), key=lambda i: (-i[1], i[0]))[:3]
+
+
+def test_best_breaks_ties_by_document_number():
+    scored = Scored(np.array([2, 5, 7, 9, 11], dtype=np.int32), np.array([1.0, 3.0, 3.0, 0.5, 3.0], dtype=np.float32))
+    assert scored.docs[best(scored, 3)].tolist() == [5, 7, 11]
+    assert scored.docs[best(scored, 10)].tolist() == [5, 7, 11, 2, 9]
+
+
+def test_date_order_is_by_each_key_in_turn():
+    rank = sort_ranks(np.array([2, 1, 2, 1]), np.array([0, 1, 1, 0]))
+    assert rank.tolist() == [2, 1, 3, 0]
+    docs = np.array([0, 1, 2, 3], dtype=np.int32)
+    assert docs[first_in_order(docs, rank, 2)].tolist() == [3, 1]
+
+
+documents = st.lists(st.integers(0, 199), max_size=200).map(lambda v: np.array(sorted(set(v)), dtype=np.int32))
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents, documents, documents, st.sampled_from([200, 100_000]))
+def test_set_operations_equal_pythons(a, b, c, size):
+    """Sparse (sorting) and dense (mask) paths alike: `size` decides which one runs."""
+    assert contains(a, b, size).tolist() == [x in set(a.tolist()) for x in b.tolist()]
+    assert intersect(a, [b, c], size).tolist() == sorted(set(a.tolist()) & set(b.tolist()) & set(c.tolist()))
+    assert union_docs([a, b, c], size).tolist() == sorted(set(a.tolist()) | set(b.tolist()) | set(c.tolist()))
