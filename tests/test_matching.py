@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from collections import Counter
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from searchapp.articles import sample_sources
 from searchapp.indexing import build_index, open_index, update_index
 from searchapp.search.facets import FACETS, FacetColumns
 from searchapp.search.matching import (
@@ -18,6 +20,7 @@ from searchapp.search.matching import (
 from searchapp.search.query import _parser
 from whoosh import qparser
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 QUERIES = [
     "putin", "russia syria", "russia OR bakery", "title:putin", "syria -russia", "assad kremlin OR damascus",
     '"president bashar"', "rebels (syria OR russia) -putin", "nothingmatchesthis", "bridge*",
@@ -42,12 +45,10 @@ def test_documents_and_scores_are_whooshs(sample_index, text):
 
 
 def test_deleted_paragraphs_never_match(tmp_path):
-    from conftest import index_sources
-
     sources = tmp_path / "sources"
     sources.mkdir()
-    for source in index_sources():
-        for path in source.glob("*") if source.is_dir() else [source]:
+    for folder in [*sample_sources(), FIXTURES]:
+        for path in folder.glob("*.txt"):
             (sources / path.name).write_bytes(path.read_bytes())
     build_index(tmp_path / "index", [sources])
     (sources / "bakery-cp1252.txt").unlink()
@@ -104,3 +105,31 @@ def test_set_operations_equal_pythons(a, b, c, size):
     assert contains(a, b, size).tolist() == [x in set(a.tolist()) for x in b.tolist()]
     assert intersect(a, [b, c], size).tolist() == sorted(set(a.tolist()) & set(b.tolist()) & set(c.tolist()))
     assert union_docs([a, b, c], size).tolist() == sorted(set(a.tolist()) | set(b.tolist()) | set(c.tolist()))
+
+
+def test_snippet_fragments_are_whooshs():
+    """Fragments cut and chosen as Whoosh's ContextFragmenter and basic scorer would (no tie for third place here)."""
+    from whoosh import highlight
+
+    from searchapp.indexing import stemming_analyzer
+    from searchapp.search.highlighting import BETWEEN, snippet
+
+    analyzer = stemming_analyzer()
+    filler = "the council met again on a grey and windy morning to talk about other things " * 2
+    text = (f"Ferry <services> resumed. {filler} Ferries & ferry workers welcomed the services plan. {filler}"
+            f"A single ferry sailed. {filler} The end of ferry services.")
+    terms = {"ferri", "servic"}
+
+    class Formatter(highlight.Formatter):
+        between = BETWEEN
+
+        def format_token(self, text, token, replace=False):
+            return f"<mark>{highlight.htmlescape(highlight.get_text(text, token, replace), quote=False)}</mark>"
+
+        def _text(self, text):
+            return highlight.htmlescape(text, quote=False)
+
+    expected = highlight.highlight(text, frozenset(terms), analyzer,
+                                   highlight.ContextFragmenter(maxchars=220, surround=60), Formatter(), top=3)
+    assert str(snippet(text, terms, analyzer)) == expected
+    assert "&lt;services&gt;" not in expected and "<mark>Ferries</mark> &amp; <mark>ferry</mark>" in expected

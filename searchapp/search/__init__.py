@@ -62,6 +62,7 @@ class _ReaderState:
     _articles: int | None = None
     titles: dict[str, str] = field(default_factory=dict)  # article id -> title, filled as facets show them
     _ranks: dict[str, np.ndarray] = field(default_factory=dict)
+    _first_paragraphs: np.ndarray | None = None  # article code -> a document number of it
 
     def months(self, searcher: Searcher, year: str) -> list[str]:
         """The months of a year that some paragraph was published in."""
@@ -76,6 +77,18 @@ class _ReaderState:
     def article_codes(self) -> np.ndarray:
         """Each document's article, as a number."""
         return self.columns.codes(ARTICLE).single_codes()
+
+    def first_paragraph(self, article_id: str) -> int | None:
+        """The document number of one paragraph of the article."""
+        if self._first_paragraphs is None:
+            live = self.postings.everything()  # not a deleted paragraph: its article may have changed
+            live = live[self.article_codes()[live] >= 0]
+            firsts = np.full(len(self.columns.codes(ARTICLE).values), -1, dtype=np.int64)
+            found, at = np.unique(self.article_codes()[live], return_index=True)
+            firsts[found] = live[at]
+            self._first_paragraphs = firsts
+        code = self.columns.codes(ARTICLE).codes.get(article_id)
+        return None if code is None or self._first_paragraphs[code] < 0 else int(self._first_paragraphs[code])
 
     def ranks(self, searcher: Searcher, sort: str) -> np.ndarray:
         """Each document's place in a date sort: by date, then article, then position."""
@@ -92,13 +105,15 @@ class _ArticleTitles:
     """Labels of the article facet: each title read once per index version, when first shown."""
 
     def __init__(self, state: _ReaderState, searcher: Searcher):
-        self._titles, self._searcher = state.titles, searcher
+        self._state, self._searcher = state, searcher
 
     def get(self, article_id: str, default: str | None = None) -> str | None:
-        if article_id not in self._titles:
-            stored = self._searcher.document(article_id=article_id)
-            self._titles[article_id] = stored.get("title", article_id) if stored else article_id
-        return self._titles[article_id] or default
+        titles = self._state.titles
+        if article_id not in titles:
+            docnum = self._state.first_paragraph(article_id)
+            stored = self._searcher.stored_fields(docnum) if docnum is not None else {}
+            titles[article_id] = stored.get("title", article_id)
+        return titles[article_id] or default
 
 
 @dataclass
