@@ -33,6 +33,7 @@ class Lexicon:
     def __init__(self, counts: Counter[str] | None = None):
         self.counts: Counter[str] = counts if counts is not None else Counter()
         self.words = sorted(self.counts)
+        self._letters: str | None = None
 
     def __contains__(self, word: str) -> bool:
         return word in self.counts
@@ -43,6 +44,12 @@ class Lexicon:
     def add(self, words: Iterable[str]) -> None:
         """Count one more paragraph for each word (call `seal` when done adding)."""
         self.counts.update(words)
+
+    def letters(self) -> str:
+        """Every character that some word has, for spelling variants."""
+        if self._letters is None:
+            self._letters = "".join(sorted(set().union(*self.words)))
+        return self._letters
 
     def seal(self) -> Lexicon:
         self.words = sorted(self.counts)

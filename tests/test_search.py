@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 
@@ -76,6 +77,18 @@ def test_a_typo_falls_back_to_close_spellings_and_suggests_a_correction(search):
     page = run(search, "tartsu")
     assert page.corrected and page.suggestion == "tartus"
     assert "<mark>Tartus</mark>" in page.hits[0].highlights
+
+
+@pytest.mark.parametrize("typo", ["tartsu", "tartu", "tarrtus", "tartis", "khmeimmim"])
+def test_close_words_take_one_edit_before_two(typo):
+    """Swapped neighbours, a missing, an extra or a wrong letter are one edit; two edits only when none is."""
+    from searchapp.lexicon import Lexicon
+    from searchapp.search.query import close_words
+
+    lexicon = Lexicon(Counter({"tartus": 5, "tarts": 1, "startups": 9, "khmeimim": 2, "khmer": 7}))
+    found = close_words(typo, lexicon)[typo]
+    assert found[0] == ("khmeimim" if typo.startswith("k") else "tartus")
+    assert "startups" not in found, "the first letter is kept"
 
 
 def test_facet_counts_are_disjunctive_within_a_facet(search):

@@ -191,6 +191,25 @@ def _limited(iterable, limit: int):
         yield item
 
 
+def _one_edit_away(word: str, lexicon: Lexicon) -> list[str]:
+    """The indexed words one edit from `word` (insertion, deletion, substitution, or two
+    neighbouring letters swapped, the commonest typo), its first letter kept.
+
+    Trying every single edit against the word set is far quicker than walking
+    the sorted word list with a Levenshtein automaton, which two edits need.
+    """
+    letters = lexicon.letters()
+    variants = {word[:i] + word[i + 1:] for i in range(1, len(word))}
+    variants.update(word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(1, len(word) - 1))
+    for i in range(1, len(word) + 1):
+        head, tail = word[:i], word[i:]
+        variants.update(head + letter + tail for letter in letters)
+        if tail:
+            variants.update(head + letter + tail[1:] for letter in letters)
+    variants.discard(word)
+    return [variant for variant in variants if variant in lexicon]
+
+
 def close_words(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
     """Each word of the query that is not in the index -> the closest indexed words.
 
@@ -198,7 +217,6 @@ def close_words(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
     of the word list far cheaper); one edit is tried before two; among equally
     close words the most used come first.
     """
-    corrector = ListCorrector(lexicon.words)
     close: dict[str, list[str]] = {}
     for match in _WORD.finditer(text):
         word = match.group(0).lower()
@@ -206,11 +224,11 @@ def close_words(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
             continue
         if len(word) < 3 or word in lexicon:
             continue
-        for distance in (1, 2) if len(word) > 4 else (1,):
-            found = corrector.suggest(word, limit=50, maxdist=distance, prefix=1)
-            if found:
-                close[word] = sorted(found, key=lambda w: -lexicon.counts[w])[:SUGGESTIONS_PER_WORD]
-                break
+        found = _one_edit_away(word, lexicon)
+        if not found and len(word) > 4:
+            found = ListCorrector(lexicon.words).suggest(word, limit=50, maxdist=2, prefix=1)
+        if found:
+            close[word] = sorted(found, key=lambda w: (-lexicon.counts[w], w))[:SUGGESTIONS_PER_WORD]
     return close
 
 
