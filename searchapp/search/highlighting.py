@@ -45,25 +45,28 @@ class _Analyzed:
     def __init__(self):
         self._by_analyzer: dict[int, dict[str, str]] = {}
 
-    def words(self, text: str, analyzer) -> list[tuple[int, int, str]]:
+    def words(self, text: str, analyzer) -> tuple[list[re.Match], list[str]]:
+        """The words of `text` and what each is in the index, found by C loops where possible."""
         known = self._by_analyzer.setdefault(id(analyzer), {})
         if len(known) > self.LIMIT:
             known.clear()
-        found = []
-        for match in _WORD.finditer(text):
-            word = match.group()
-            term = known.get(word)
-            if term is None:
-                term = known[word] = next((t.text for t in analyzer(word, mode="query")), "")
-            found.append((match.start(), match.end(), term))
-        return found
+        words = _WORD.findall(text)
+        for word in set(words).difference(known):
+            known[word] = next((t.text for t in analyzer(word, mode="query")), "")
+        return list(_WORD.finditer(text)), list(map(known.__getitem__, words))
 
 
 _ANALYZED = _Analyzed()
 
 
 def _words(text: str, terms: set[str], analyzer) -> list[Word]:
-    return [(start, end, term in terms, term) for start, end, term in _ANALYZED.words(text, analyzer)]
+    matches, analyzed = _ANALYZED.words(text, analyzer)
+    return [(*match.span(), term in terms, term) for match, term in zip(matches, analyzed)]
+
+
+def _matched(text: str, terms: set[str], analyzer) -> list[Word]:
+    matches, analyzed = _ANALYZED.words(text, analyzer)
+    return [(*matches[i].span(), True, term) for i, term in enumerate(analyzed) if term in terms]
 
 
 def _format(text: str, start: int, end: int, matches: list[Word]) -> str:
@@ -80,7 +83,7 @@ def _format(text: str, start: int, end: int, matches: list[Word]) -> str:
 
 def mark(text: str, terms: set[str], analyzer) -> tuple[Markup, bool]:
     """The whole text, escaped, with the words that analyze to `terms` marked; and whether any was."""
-    matches = [word for word in _words(text, terms, analyzer) if word[2]] if terms else []
+    matches = _matched(text, terms, analyzer) if terms else []
     if not matches:
         return Markup(html.escape(text, quote=False)), False
     return Markup(_format(text, 0, len(text), matches)), True
