@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 from collections import Counter
 
@@ -12,12 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchapp.articles import sample_sources
-from searchapp.indexing import build_index, open_index, update_index
+from searchapp.indexing import build_index, current_generation, open_index, update_index
 from searchapp.search.facets import FACETS, FacetColumns
 from searchapp.search.matching import (
     Postings, Scored, best, contains, first_in_order, intersect, sort_ranks, union_docs,
 )
 from searchapp.search.query import _parser
+from searchapp.term_arrays import SegmentArrays, write_term_arrays
 from whoosh import qparser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -31,11 +33,38 @@ def _whoosh_scores(searcher, q) -> dict[int, float]:
     return {hit.docnum: hit.score for hit in searcher.search(q, limit=None)}
 
 
+@pytest.fixture(scope="module")
+def arrays_index(sample_index, tmp_path_factory) -> Path:
+    """A copy of the sample index with the term arrays of its segments written."""
+    path = tmp_path_factory.mktemp("arrays") / "index"
+    shutil.copytree(sample_index, path, symlinks=True)
+    write_term_arrays(current_generation(path))
+    return path
+
+
+def test_term_arrays_hold_every_posting_of_the_searched_fields(arrays_index):
+    generation = current_generation(arrays_index)
+    with open_index(arrays_index).searcher() as searcher:
+        (segment, _), = searcher.reader().leaf_readers()
+        arrays = SegmentArrays.of(generation, segment.segment().segment_id())
+        for fieldname in ("title", "text"):
+            terms = list(segment.lexicon(fieldname))
+            assert len(terms) > 40
+            for term in terms:
+                matcher = segment.postings(fieldname, term)
+                expected = list(matcher.items_as("weight"))
+                docs, weights = arrays.postings(fieldname, term)
+                assert list(zip(docs.tolist(), weights.tolist())) == expected, term
+            assert len(arrays.postings(fieldname, b"zzznotaterm")[0]) == 0
+
+
+@pytest.mark.parametrize("with_arrays", [False, True], ids=["whoosh blocks", "term arrays"])
 @pytest.mark.parametrize("text", QUERIES)
-def test_documents_and_scores_are_whooshs(sample_index, text):
-    with open_index(sample_index).searcher() as searcher:
+def test_documents_and_scores_are_whooshs(arrays_index, text, with_arrays):
+    with open_index(arrays_index).searcher() as searcher:
         q = _parser(searcher.schema, qparser.AndGroup).parse(text)
-        found = Postings(searcher).evaluate(searcher, q)
+        postings = Postings(searcher, current_generation(arrays_index) if with_arrays else None)
+        found = postings.evaluate(searcher, q)
         expected = _whoosh_scores(searcher, q)
         assert found.docs.tolist() == sorted(expected)
         # A phrase is scored as the sum of its words (not Whoosh's span score); a raw prefix is not

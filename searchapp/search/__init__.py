@@ -161,7 +161,7 @@ class Search:
                 if state is None:
                     generation = self.handle.generation
                     state = _ReaderState(
-                        FacetColumns(searcher.reader()), Postings(searcher),
+                        FacetColumns(searcher.reader()), Postings(searcher, generation),
                         Lexicon.load(generation) if generation else Lexicon(),
                     )
                     self._states = {key: state}

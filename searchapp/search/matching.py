@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
@@ -22,6 +23,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
+
+from ..term_arrays import posting_arrays, segment_arrays
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults
 TERM_CACHE_POSTINGS = 4_000_000  # postings kept in cached term arrays, summed (8 bytes each)
@@ -147,40 +150,6 @@ def _intersection(parts: list[Scored], size: int) -> Scored:
     return result
 
 
-def _posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """Document numbers and weights of a leaf matcher's postings.
-
-    Whoosh 3 stores postings in pickled blocks of up to 128; taking a block's
-    ids and weights whole is many times faster than Whoosh's per-posting
-    `next()`. Short posting lists stored inline are read one by one.
-    """
-    ids: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    if hasattr(matcher, "_read_data"):
-        while matcher.is_active():
-            matcher._read_data()
-            block_ids, block_weights, _ = matcher._data
-            length = matcher._blocklength
-            ids.append(np.cumsum(np.array(block_ids, dtype=np.int64)))
-            if block_weights is None or isinstance(block_weights, float):
-                ids_weight = 1.0 if block_weights is None else block_weights
-                weights.append(np.full(length, ids_weight, dtype=SCORES))
-            else:
-                weights.append(np.array(block_weights, dtype=SCORES))
-            matcher._next_block()
-    else:
-        found_ids, found_weights = [], []
-        while matcher.is_active():
-            found_ids.append(matcher.id())
-            found_weights.append(matcher.weight())
-            matcher.next()
-        ids.append(np.array(found_ids, dtype=np.int64))
-        weights.append(np.array(found_weights, dtype=SCORES))
-    if not ids:
-        return EMPTY_DOCS, np.empty(0, dtype=SCORES)
-    return np.concatenate(ids).astype(DOCS), np.concatenate(weights)
-
-
 def _field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     """Every document's length of a scored field, as BM25F sees it (Whoosh's byte-rounded lengths).
 
@@ -206,9 +175,10 @@ class Postings:
     their document numbers are the same).
     """
 
-    def __init__(self, searcher: Searcher):
+    def __init__(self, searcher: Searcher, generation: Path | None = None):
         reader = searcher.reader()
         self.size = reader.doc_count_all()
+        self._arrays = segment_arrays(reader, generation)
         self._all = np.fromiter(reader.all_doc_ids(), dtype=DOCS)
         self._alive = None
         if len(self._all) < self.size:
@@ -245,13 +215,17 @@ class Postings:
 
     def _read_term(self, searcher: Searcher, fieldname: str, text: str) -> Scored:
         docs_parts, weight_parts = [], []
-        for subsearcher, offset in searcher.leaf_searchers():
-            try:
-                matcher = subsearcher.reader().postings(fieldname, text)
-            except TermNotFound:
-                continue
-            docs, weights = _posting_arrays(getattr(matcher, "child", matcher))  # past the deleted-docs filter
-            docs_parts.append(docs + offset)
+        term = searcher.schema[fieldname].to_bytes(text)
+        for (subsearcher, offset), arrays in zip(searcher.leaf_searchers(), self._arrays):
+            if arrays is not None and arrays.has(fieldname):
+                docs, weights = arrays.postings(fieldname, term)
+            else:
+                try:
+                    matcher = subsearcher.reader().postings(fieldname, term)
+                except TermNotFound:
+                    continue
+                docs, weights = posting_arrays(getattr(matcher, "child", matcher))  # past the deleted-docs filter
+            docs_parts.append(docs + DOCS(offset))
             weight_parts.append(weights)
         if not docs_parts:
             return NOTHING
