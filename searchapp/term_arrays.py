@@ -12,57 +12,80 @@ is still read block by block.
 Layout, per segment and field, in `arrays-<segment id>/`: `<field>.terms.npy`
 (the sorted terms, fixed-width bytes), `<field>.starts.npy` (where each term's
 postings start; one more at the end), `<field>.docs.npy` (segment document
-numbers, int32) and `<field>.weights.npy` (term frequency times field boost,
-float32).
+numbers, int32), `<field>.weights.npy` (term frequency times field boost,
+float32), and for phrases `<field>.positions.npy` (every posting's word
+positions, int32) with `<field>.position_starts.npy` (where each posting's start).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from itertools import chain
+from pickle import loads
 from pathlib import Path
 
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.reading import IndexReader
+from whoosh.system import _INT_SIZE
 
 FIELDS = ("title", "text")
+PARTS = ("terms", "starts", "docs", "weights", "positions", "position_starts")
 PREFIX = "arrays-"
 DOCS = np.int32
 WEIGHTS = np.float32
 
 
-def posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """Document numbers and weights of a Whoosh leaf matcher's postings.
+def _blocks(matcher):
+    """(ids, weights, values) of each block of a Whoosh leaf matcher's postings.
 
     Whoosh 3 stores postings in pickled blocks of up to 128; taking a block's
     ids and weights whole is many times faster than Whoosh's per-posting
     `next()`. Short posting lists stored inline are read one by one.
     """
-    ids: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
     if hasattr(matcher, "_read_data"):
         while matcher.is_active():
             matcher._read_data()
-            block_ids, block_weights, _ = matcher._data
-            ids.append(np.cumsum(np.array(block_ids, dtype=np.int64)))
+            block_ids, block_weights, values = matcher._data
+            ids = np.cumsum(np.array(block_ids, dtype=np.int64))
             if block_weights is None or isinstance(block_weights, float):
                 weight = 1.0 if block_weights is None else block_weights
-                weights.append(np.full(matcher._blocklength, weight, dtype=WEIGHTS))
+                yield ids, np.full(matcher._blocklength, weight, dtype=WEIGHTS), values
             else:
-                weights.append(np.array(block_weights, dtype=WEIGHTS))
+                yield ids, np.array(block_weights, dtype=WEIGHTS), values
             matcher._next_block()
-    else:
-        found_ids, found_weights = [], []
-        while matcher.is_active():
-            found_ids.append(matcher.id())
-            found_weights.append(matcher.weight())
-            matcher.next()
-        ids.append(np.array(found_ids, dtype=np.int64))
-        weights.append(np.array(found_weights, dtype=WEIGHTS))
-    if not ids:
+        return
+    ids, weights, values = [], [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        values.append(matcher.value())
+        matcher.next()
+    yield np.array(ids, dtype=np.int64), np.array(weights, dtype=WEIGHTS), values
+
+
+def posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """Document numbers and weights of a Whoosh leaf matcher's postings."""
+    blocks = list(_blocks(matcher))
+    if not blocks:
         return np.empty(0, dtype=DOCS), np.empty(0, dtype=WEIGHTS)
-    return np.concatenate(ids).astype(DOCS), np.concatenate(weights)
+    return np.concatenate([b[0] for b in blocks]).astype(DOCS), np.concatenate([b[1] for b in blocks])
+
+
+def _positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Word positions of each posting, flat, and how many each has.
+
+    Whoosh's `Positions` value is a count and a pickled list of gaps (without
+    the pickle's final stop code); the gaps are summed per posting by one
+    cumulative sum over all of them.
+    """
+    gaps = [loads(value[_INT_SIZE:] + b".") for value in values]
+    counts = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
+    flat = np.fromiter(chain.from_iterable(gaps), dtype=np.int64, count=int(counts.sum()))
+    totals = np.cumsum(flat)
+    before = np.concatenate(([0], totals[np.cumsum(counts)[:-1] - 1])) if len(counts) else counts
+    return (totals - np.repeat(before, counts)).astype(np.int32), counts
 
 
 def _folder(generation: Path, segment_id: str) -> Path:
@@ -70,17 +93,30 @@ def _folder(generation: Path, segment_id: str) -> Path:
 
 
 def _write_field(folder: Path, segment, fieldname: str) -> None:
-    terms, starts, docs, weights = [], [0], [], []
+    terms, starts, docs, weights, positions, position_counts = [], [0], [], [], [], []
     for term in segment.lexicon(fieldname):
-        found_docs, found_weights = posting_arrays(segment._terms.matcher(fieldname, term, segment.schema[fieldname].format))
+        matcher = segment.postings(fieldname, term)
+        postings = 0
+        for ids, block_weights, values in _blocks(getattr(matcher, "child", matcher)):  # deleted docs too
+            docs.append(ids.astype(DOCS))
+            weights.append(block_weights)
+            found, counts = _positions(values)
+            positions.append(found)
+            position_counts.append(counts)
+            postings += len(ids)
         terms.append(term)
-        docs.append(found_docs)
-        weights.append(found_weights)
-        starts.append(starts[-1] + len(found_docs))
-    np.save(folder / f"{fieldname}.terms.npy", np.array(terms, dtype=bytes) if terms else np.empty(0, dtype="S1"))
-    np.save(folder / f"{fieldname}.starts.npy", np.array(starts, dtype=np.int64))
-    np.save(folder / f"{fieldname}.docs.npy", np.concatenate(docs) if docs else np.empty(0, dtype=DOCS))
-    np.save(folder / f"{fieldname}.weights.npy", np.concatenate(weights) if weights else np.empty(0, dtype=WEIGHTS))
+        starts.append(starts[-1] + postings)
+    counts = np.concatenate(position_counts) if position_counts else np.empty(0, dtype=np.int64)
+    arrays = {
+        "terms": np.array(terms, dtype=bytes) if terms else np.empty(0, dtype="S1"),
+        "starts": np.array(starts, dtype=np.int64),
+        "docs": np.concatenate(docs) if docs else np.empty(0, dtype=DOCS),
+        "weights": np.concatenate(weights) if weights else np.empty(0, dtype=WEIGHTS),
+        "positions": np.concatenate(positions) if positions else np.empty(0, dtype=np.int32),
+        "position_starts": np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+    }
+    for part, array in arrays.items():
+        np.save(folder / f"{fieldname}.{part}.npy", array)
 
 
 def write_term_arrays(generation: Path) -> None:
@@ -113,7 +149,7 @@ class SegmentArrays:
     def __init__(self, folder: Path):
         self._fields = {
             fieldname: tuple(np.load(folder / f"{fieldname}.{part}.npy", mmap_mode="r")
-                             for part in ("terms", "starts", "docs", "weights"))
+                             for part in PARTS)
             for fieldname in FIELDS
         }
 
@@ -130,13 +166,26 @@ class SegmentArrays:
     def has(self, fieldname: str) -> bool:
         return fieldname in self._fields
 
-    def postings(self, fieldname: str, text: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """Segment document numbers and weights of a term (empty if the segment lacks it)."""
-        terms, starts, docs, weights = self._fields[fieldname]
+    def _range(self, fieldname: str, text: bytes) -> tuple[int, int]:
+        """Where the term's postings are in the field's arrays (empty if the segment lacks it)."""
+        terms, starts = self._fields[fieldname][:2]
         at = int(np.searchsorted(terms, text))
         if at == len(terms) or terms[at] != text:
-            return docs[:0], weights[:0]
-        return docs[starts[at]:starts[at + 1]], weights[starts[at]:starts[at + 1]]
+            return 0, 0
+        return int(starts[at]), int(starts[at + 1])
+
+    def postings(self, fieldname: str, text: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Segment document numbers and weights of a term."""
+        first, end = self._range(fieldname, text)
+        docs, weights = self._fields[fieldname][2:4]
+        return docs[first:end], weights[first:end]
+
+    def positions(self, fieldname: str, text: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Each word position of a term in the segment, and the document of each."""
+        first, end = self._range(fieldname, text)
+        docs, positions, position_starts = (self._fields[fieldname][n] for n in (2, 4, 5))
+        counts = np.diff(position_starts[first:end + 1]) if end > first else np.empty(0, dtype=np.int64)
+        return positions[position_starts[first]:position_starts[end]], np.repeat(docs[first:end], counts)
 
 
 def segment_arrays(reader: IndexReader, generation: Path | None) -> list[SegmentArrays | None]:

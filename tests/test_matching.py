@@ -25,7 +25,7 @@ from whoosh import qparser
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 QUERIES = [
     "putin", "russia syria", "russia OR bakery", "title:putin", "syria -russia", "assad kremlin OR damascus",
-    '"president bashar"', "rebels (syria OR russia) -putin", "nothingmatchesthis", "bridge*",
+    '"president vladimir"', '"interests of the syrian"', '"bashar al assad" syria', '"syrian interests"', "rebels (syria OR russia) -putin", "nothingmatchesthis", "bridge*",
 ]
 
 
@@ -55,6 +55,10 @@ def test_term_arrays_hold_every_posting_of_the_searched_fields(arrays_index):
                 expected = list(matcher.items_as("weight"))
                 docs, weights = arrays.postings(fieldname, term)
                 assert list(zip(docs.tolist(), weights.tolist())) == expected, term
+                positions, position_docs = arrays.positions(fieldname, term)
+                expected_positions = [(doc, position) for doc, found in segment.postings(fieldname, term).items_as("positions")
+                                      for position in found]
+                assert list(zip(position_docs.tolist(), positions.tolist())) == expected_positions, term
             assert len(arrays.postings(fieldname, b"zzznotaterm")[0]) == 0
 
 

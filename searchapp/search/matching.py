@@ -300,16 +300,41 @@ class Postings:
         return result
 
     def _by_whoosh(self, searcher: Searcher, q: wq.Query, deadline: Deadline | None) -> Scored:
-        """Phrases and other position-based queries: Whoosh finds the documents,
-        scored as the sum of their words' scores."""
-        docs = np.fromiter(searcher.docs_for_query(q), dtype=DOCS)
-        docs.sort()
+        """Phrases and other position-based queries, scored as the sum of their words' scores.
+
+        A phrase is found in the term arrays' word positions; anything else (or
+        a segment without arrays) is left to Whoosh."""
+        docs = self._phrase_docs(searcher, q) if isinstance(q, wq.Phrase) else None
+        if docs is None:
+            docs = np.fromiter(searcher.docs_for_query(q), dtype=DOCS)
+            docs.sort()
         words = [wq.Term(fieldname, text) for fieldname, text in q.terms(phrases=True) if fieldname is not None]
         scored = _union([self.evaluate(searcher, word, deadline) for word in words], self.size, best=False)
         at = np.searchsorted(scored.docs, docs)
         at[at == len(scored.docs)] = 0
         scores = np.where(scored.docs[at] == docs, scored.scores[at], 0) if len(scored) else np.zeros(len(docs))
         return Scored(docs, scores.astype(SCORES)).times(q.boost)
+
+    def _phrase_docs(self, searcher: Searcher, q: wq.Phrase) -> np.ndarray | None:
+        """Documents with the phrase's words at consecutive positions; None if some segment has
+        no arrays or the phrase allows words between its words."""
+        if q.slop != 1 or not q.words or any(a is None or not a.has(q.fieldname) for a in self._arrays):
+            return None
+        field = searcher.schema[q.fieldname]
+        words = [field.to_bytes(word) for word in q.words]
+        found = []
+        for (_, offset), arrays in zip(searcher.leaf_searchers(), self._arrays):
+            places = None  # (document, position of the phrase's first word), as one int64 each
+            for number, word in enumerate(words):
+                positions, docs = arrays.positions(q.fieldname, word)
+                keys = (docs.astype(np.int64) << 32) | (positions.astype(np.int64) + len(words) - number)
+                places = keys if places is None else places[np.isin(places, keys)]
+                if not len(places):
+                    break
+            if len(places):
+                found.append(np.unique(places >> 32).astype(DOCS) + DOCS(offset))
+        docs = np.concatenate(found) if found else EMPTY_DOCS
+        return docs[self._alive[docs]] if self._alive is not None else docs
 
 
 def best(scored: Scored, count: int) -> np.ndarray:
