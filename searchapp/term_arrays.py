@@ -23,6 +23,7 @@ import os
 import shutil
 from itertools import chain
 from pickle import loads
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ from whoosh import index as whoosh_index
 from whoosh.reading import IndexReader
 from whoosh.system import _INT_SIZE
 
+# A term, its documents, weights, all their word positions (flat) and how many each document has
+TermPostings = tuple[bytes, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 FIELDS = ("title", "text")
 PARTS = ("terms", "starts", "docs", "weights", "positions", "position_starts")
 PREFIX = "arrays-"
@@ -92,31 +95,50 @@ def _folder(generation: Path, segment_id: str) -> Path:
     return generation / f"{PREFIX}{segment_id}"
 
 
-def _write_field(folder: Path, segment, fieldname: str) -> None:
-    terms, starts, docs, weights, positions, position_counts = [], [0], [], [], [], []
+def _whoosh_postings(segment, fieldname: str) -> Iterator[TermPostings]:
+    """A segment's postings of a field as Whoosh wrote them, term by term in order."""
     for term in segment.lexicon(fieldname):
         matcher = segment.postings(fieldname, term)
-        postings = 0
-        for ids, block_weights, values in _blocks(getattr(matcher, "child", matcher)):  # deleted docs too
-            docs.append(ids.astype(DOCS))
-            weights.append(block_weights)
-            found, counts = _positions(values)
-            positions.append(found)
-            position_counts.append(counts)
-            postings += len(ids)
+        blocks = list(_blocks(getattr(matcher, "child", matcher)))  # deleted documents too
+        positions = [_positions(values) for _, _, values in blocks]
+        yield (term, np.concatenate([b[0] for b in blocks]).astype(DOCS), np.concatenate([b[1] for b in blocks]),
+               np.concatenate([p[0] for p in positions]), np.concatenate([p[1] for p in positions]))
+
+
+def _write_field(folder: Path, fieldname: str, postings: Iterable[TermPostings]) -> None:
+    terms, starts, docs, weights, positions, position_counts = [], [0], [], [], [], []
+    for term, term_docs, term_weights, term_positions, counts in postings:
         terms.append(term)
-        starts.append(starts[-1] + postings)
+        starts.append(starts[-1] + len(term_docs))
+        docs.append(term_docs)
+        weights.append(term_weights)
+        positions.append(term_positions)
+        position_counts.append(counts)
     counts = np.concatenate(position_counts) if position_counts else np.empty(0, dtype=np.int64)
     arrays = {
         "terms": np.array(terms, dtype=bytes) if terms else np.empty(0, dtype="S1"),
         "starts": np.array(starts, dtype=np.int64),
-        "docs": np.concatenate(docs) if docs else np.empty(0, dtype=DOCS),
-        "weights": np.concatenate(weights) if weights else np.empty(0, dtype=WEIGHTS),
-        "positions": np.concatenate(positions) if positions else np.empty(0, dtype=np.int32),
+        "docs": np.concatenate(docs).astype(DOCS) if docs else np.empty(0, dtype=DOCS),
+        "weights": np.concatenate(weights).astype(WEIGHTS) if weights else np.empty(0, dtype=WEIGHTS),
+        "positions": np.concatenate(positions).astype(np.int32) if positions else np.empty(0, dtype=np.int32),
         "position_starts": np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
     }
     for part, array in arrays.items():
         np.save(folder / f"{fieldname}.{part}.npy", array)
+
+
+def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str, Iterable[TermPostings]]) -> None:
+    """Write one segment's arrays, from each searched field's postings in term order (bytes order).
+
+    A segment writer that has the postings at hand calls this directly;
+    `write_term_arrays` reads them back from Whoosh's files instead.
+    """
+    staging = generation / f".{PREFIX}{segment_id}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    for fieldname in FIELDS:
+        _write_field(staging, fieldname, fields.get(fieldname, ()))
+    os.replace(staging, _folder(generation, segment_id))
 
 
 def write_term_arrays(generation: Path) -> None:
@@ -127,15 +149,9 @@ def write_term_arrays(generation: Path) -> None:
         with ix.reader() as reader:
             segments = {segment.segment().segment_id(): segment for segment, _ in reader.leaf_readers()}
             for segment_id, segment in segments.items():
-                folder = _folder(generation, segment_id)
-                if folder.is_dir():
-                    continue
-                staging = generation / f".{PREFIX}{segment_id}.tmp"
-                shutil.rmtree(staging, ignore_errors=True)
-                staging.mkdir()
-                for fieldname in FIELDS:
-                    _write_field(staging, segment, fieldname)
-                os.replace(staging, folder)
+                if not _folder(generation, segment_id).is_dir():
+                    write_segment_arrays(generation, segment_id,
+                                         {fieldname: _whoosh_postings(segment, fieldname) for fieldname in FIELDS})
     finally:
         ix.close()
     for folder in generation.glob(f"{PREFIX}*"):
