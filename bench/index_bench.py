@@ -2,14 +2,15 @@
 
 Each build runs in a fresh child process (so memory is its own); the parent polls
 /proc every 50 ms for the summed RSS of the child and its descendants (the
-writer sub-processes of `procs=2`); the child reports getrusage's peak of the
+worker processes of `procs=2`); the child reports getrusage's peak of the
 largest single process beside it. Builders, in the same run and in this order per corpus:
 
 - plain:        title + text TEXT(StemmingAnalyzer), `ix.writer()` with default settings
-- searchapp-p1: searchapp.indexing.build_index(..., procs=1)
-- searchapp-p2: searchapp.indexing.build_index(..., procs=2)
+- searchapp-p1: searchapp.indexing.build_index(..., procs=1): everything in the build's process
+- searchapp-p2: searchapp.indexing.build_index(..., procs=2): two worker processes (the default on 2 CPUs)
 
-All are fed the same paragraphs (searchapp's own reader and splitter).
+All are fed the same paragraphs (searchapp's own reader and splitter, entities included),
+so every builder's time includes reading, splitting and entity extraction.
 
     .venv/bin/python -m bench.index_bench                  # BBC and Reuters
     .venv/bin/python -m bench.index_bench --corpus bbc --repeat 3

@@ -13,7 +13,7 @@ import click
 
 from .articles import ArticleParseError, ReadReport, SourceError, count_articles, read_articles, sample_sources
 from .config import Settings, load_settings
-from .indexing import BuildSummary, SearchIndexError, build_index, index_stats, update_index
+from .indexing import DEFAULT_PROCS, BuildSummary, SearchIndexError, build_index, index_stats, update_index
 from .paragraphs import split_paragraphs
 from .search import InvalidSearch, Limits, Search, make_request
 
@@ -90,8 +90,8 @@ def _wait_option(command):
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @_index_option
 @_wait_option
-@click.option("--procs", type=click.IntRange(1, 16), default=1, show_default=True,
-              help="Writer processes (more use more cores and memory).")
+@click.option("--procs", type=click.IntRange(1, 16), default=DEFAULT_PROCS, show_default=True,
+              help="Indexing processes; the default is the number of CPUs, at most 4.")
 def index_build(sources: tuple[Path, ...], index_dir: Path | None, wait: float, procs: int) -> None:
     """Build a new index from SOURCES (files or folders of .txt / .jsonl) and switch to it.
 

@@ -29,6 +29,8 @@ _CONNECTORS = frozenset(_CONNECTOR[3:-1].split("|"))
 _SPLITTERS = frozenset({"and", "&"})
 _ACRONYM = re.compile(r"(?:[A-Z]&?){2,6}|(?:[A-Z]\.){2,}")
 _POSSESSIVE = re.compile(r"['’]s$")
+_POSSESSIVE_ENDS = ("'s", "’s")
+_LONG_WORD = re.compile(r"[A-Za-z]{4,}")
 _PREV_WORD = re.compile(r"([A-Za-z]+)\W{0,2}$")
 _TAG = re.compile(r"</?[a-z][a-z0-9]*\s*/?>")
 _TICKER = re.compile(r"<[A-Z0-9.]+>")
@@ -78,6 +80,9 @@ class _Lexicon:
     common: frozenset[str]
     words: dict[str, frozenset[str]]
     keep_possessive: frozenset[str]
+    titles: frozenset[str]  # title and title_follow words
+    nothing_alone: frozenset[str]  # words that name nothing as a run of their own ("The", "But")
+    generic: frozenset[str]  # org_first, org_last and place words: too general to stand for a name
 
 
 def _data_lines(name: str) -> Iterable[str]:
@@ -100,22 +105,26 @@ def _lexicon() -> _Lexicon:
     given = frozenset(w for line in _data_lines("entities_given_names.txt") for w in line.split())
     keep = frozenset(w for name in orgs for w in name.split() if _POSSESSIVE.search(w))
     common = frozenset(_data_lines("entities_common_words.txt"))
-    return _Lexicon(frozenset(_data_lines("entities_places.txt")), orgs, given, common,
-                    {k: frozenset(v) for k, v in words.items()}, keep)
+    places = frozenset(_data_lines("entities_places.txt"))
+    nothing_alone = frozenset(w for w in words["stop"] | _CONNECTORS if w not in places and w not in orgs
+                              and "-" not in w and not w.endswith(_POSSESSIVE_ENDS))
+    return _Lexicon(places, orgs, given, common, {k: frozenset(v) for k, v in words.items()}, keep,
+                    frozenset(words["title"] | words["title_follow"]), nothing_alone,
+                    frozenset(words["org_first"] | words["org_last"] | places))
 
 
 def clean_text(text: str) -> str:
     """Markup, ticker symbols and abbreviation dots removed, so that names read as plain runs."""
-    text = _TICKER.sub("", _TAG.sub("", text)).replace("<", "").replace(">", "")
+    if "<" in text or ">" in text:
+        text = _TICKER.sub("", _TAG.sub("", text)).replace("<", "").replace(">", "")
     return _INITIAL_DOT.sub(r"\1 ", _ABBREV_DOT.sub(r"\1", text))
 
 
 def _is_headline(text: str, lex: _Lexicon) -> bool:
     """True for title-case lines ("Related article: Syria Could Let Russia Keep ..."):
     most of their common English words are capitalised."""
-    titles = lex.words["title"] | lex.words["title_follow"]
-    common = [w for w in re.findall(r"[A-Za-z]{4,}", text) if w.lower() in lex.common and w not in titles]
-    return len(common) >= 3 and sum(w[0].isupper() for w in common) / len(common) > 0.7
+    common = [w for w in _LONG_WORD.findall(text) if w.lower() in lex.common and w not in lex.titles]
+    return len(common) >= 3 and len([w for w in common if w[0].isupper()]) / len(common) > 0.7
 
 
 def _dateline(text: str) -> tuple[list[Mention], str]:
@@ -197,6 +206,8 @@ def _single(word: str, prev: str, lex: _Lexicon) -> list[Mention]:
 
 def _classify(tokens: list[str], prev: str, lex: _Lexicon, headline: bool) -> list[Mention]:
     """Type one capitalised run (possessives already split off)."""
+    if len(tokens) == 1:
+        return _classify_word(tokens[0], prev, lex, headline)
     for candidate in (tokens, _strip_ends(tokens, lex)):
         name = " ".join(candidate)
         kind = _gazetteer_kind(name, lex)
@@ -240,6 +251,16 @@ def _classify(tokens: list[str], prev: str, lex: _Lexicon, headline: bool) -> li
                     parts=tuple(parts) if any(m.kind for m in parts) else ())]
 
 
+def _classify_word(word: str, prev: str, lex: _Lexicon, headline: bool) -> list[Mention]:
+    """`_classify` of a run of one word (most are), in fewer steps."""
+    kind = _gazetteer_kind(word, lex)
+    if kind:
+        return [Mention(word, kind, acronym=kind == ORG and word.isupper())]
+    if word in lex.words["stop"] or word in _CONNECTORS or word.isdigit():
+        return []
+    return _gazetteer_parts([word], lex) if headline else _single(word, prev, lex)
+
+
 def _titled(tokens: list[str], head: int, lex: _Lexicon) -> list[Mention]:
     """A run with a title in it: the known names before the title, and the person after it."""
     before = tokens[:head]
@@ -271,15 +292,20 @@ def paragraph_mentions(text: str) -> list[Mention]:
     found, text = _dateline(clean_text(text))
     headline = _is_headline(text, lex)
     for match in _SPAN.finditer(text):
-        before = _PREV_WORD.search(text, max(0, match.start() - 30), match.start())
-        prev = before.group(1) if before and not text[before.end() - 1:match.start()].strip(" ") else ""
+        if match.group(0) in lex.nothing_alone:  # most often a sentence's first word
+            continue
+        start = match.start()
+        prev = ""
+        if start and text[start - 1] == " ":  # the word before counts only when a space parts them
+            before = _PREV_WORD.search(text, max(0, start - 30), start)
+            prev = before.group(1) if before else ""
         run: list[str] = []
         for token in match.group(0).split():
             stem, _, suffix = token.rpartition("-")
             if stem and suffix.islower():  # "Milwaukee-based Marine Corp"
                 found.extend(_classify(run + [stem], prev, lex, headline))
                 run, prev = [], ""
-            elif _POSSESSIVE.search(token) and token not in lex.keep_possessive:
+            elif token.endswith(_POSSESSIVE_ENDS) and token not in lex.keep_possessive:
                 found.extend(_classify(run + [token[:-2]], prev, lex, headline))
                 run, prev = [], ""
             else:
@@ -320,7 +346,7 @@ class _ArticleIndex:
         self.people: dict[str, str] = {}
         self.orgs: dict[str, str] = {}
         self.acronyms: dict[str, str] = {}
-        generic = lex.words["org_first"] | lex.words["org_last"] | lex.places
+        generic = lex.generic
         for m in mentions:
             words = m.text.split()
             if m.kind == PERSON and len(words) > 1:

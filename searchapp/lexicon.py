@@ -24,7 +24,15 @@ MAX_WORD = 40
 
 def words_of(*texts: str) -> set[str]:
     """The distinct lower-case words of some texts."""
-    return {word for text in texts for word in _WORD.findall(text.lower()) if len(word) <= MAX_WORD}
+    return distinct_words(_WORD.findall(" ".join(texts).lower()))  # a space never joins two words
+
+
+def distinct_words(words: Iterable[str]) -> set[str]:
+    """The distinct words of a list of lower-case words, but for the overlong."""
+    distinct = set(words)
+    if distinct and max(map(len, distinct)) > MAX_WORD:
+        distinct = {word for word in distinct if len(word) <= MAX_WORD}
+    return distinct
 
 
 class Lexicon:

@@ -14,18 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from searchapp.articles import sample_sources
+from whoosh import index as whoosh_index
+from whoosh.columns import VarBytesColumn
+from whoosh.filedb.structfile import StructFile
+
+from searchapp.articles import ReadReport, read_articles, sample_sources
 from searchapp.indexing import (
-    CURRENT, GENERATIONS_KEPT, META_FILE, IndexHandle, IndexLocked, IndexMissing, build_index,
-    current_generation, index_stats, open_index, update_index, writer_lock,
+    CURRENT, GENERATIONS_KEPT, META_FILE, IndexHandle, IndexLocked, IndexMissing, NewsAnalyzer, SearchappCodec,
+    SearchIndexError, _writer_args, build_index, current_generation, index_document, index_stats, make_schema,
+    open_index, update_index, writer_lock,
 )
+from searchapp.paragraphs import split_paragraphs
 from searchapp.search import Search, make_request
+from searchapp.segments import INDEX_NAME, SegmentBuilder, _VarBytesWriter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCES = [*sample_sources(), FIXTURES]
 ARTICLES, PARAGRAPHS = 8, 39  # what SOURCES hold (see tests/fixtures)
 BIG = 2000  # synthetic articles of one paragraph: a build of about 1-2 s
-MEDIUM = 600  # long enough for two builds started together to overlap
+MEDIUM = 3000  # long enough for two builds started together to overlap
 
 
 def doc_count(path: Path) -> int:
@@ -156,6 +163,179 @@ def test_stats(tmp_path):
     assert stats["built_at"][:4].isdigit() and stats["updated_at"] == ""
     with pytest.raises(IndexMissing):
         index_stats(tmp_path / "nothing")
+
+
+# --- the segment writer ---------------------------------------------------------------------
+
+
+def _documents(sources: list[Path]) -> list[dict[str, object]]:
+    return [index_document(p) for a in read_articles(sources, ReadReport()) for p in split_paragraphs(a)]
+
+
+@pytest.fixture
+def readers():
+    """Collects index readers and closes them after the test."""
+    opened = []
+    yield opened
+    for reader in opened:
+        reader.close()
+
+
+def _whoosh_reader(folder: Path, documents: list[dict[str, object]], bulk: bool):
+    """A reader of an index of `documents`, written by Whoosh's SegmentWriter or by SegmentBuilder."""
+    folder.mkdir()
+    ix = whoosh_index.create_in(folder, make_schema())
+    if bulk:
+        builder = SegmentBuilder(ix.storage, ix.schema, SearchappCodec())
+        for document in documents:
+            builder.add_document(document)
+        whoosh_index.TOC(ix.schema, [builder.finish()], 1).write(ix.storage, INDEX_NAME)
+    else:
+        with ix.writer(**_writer_args()) as writer:
+            for document in documents:
+                writer.add_document(**document)
+    return whoosh_index.open_dir(folder).reader()
+
+
+def _blocks(reader, fieldname: str, text: bytes) -> list[tuple]:
+    """Each posting block of a term: its header and its (ids, weights, values) as stored."""
+    matcher, blocks = reader.postings(fieldname, text), []
+    while matcher.is_active():
+        matcher._read_data()
+        blocks.append((matcher._blocklength, matcher.block_max_id(), matcher.block_max_weight(),
+                       matcher.block_min_length(), matcher.block_max_length(), matcher._data))
+        matcher._next_block()
+    return blocks
+
+
+def test_segment_builder_writes_what_whoosh_writes(tmp_path, write_articles, readers):
+    write_articles(tmp_path / "many", 300, paragraphs=2, words=20, seed=4)  # words in more than one block
+    documents = _documents([*SOURCES, tmp_path / "many"])
+    documents[5]["title"] = "İstanbul's ΣΟΦΙΑ, U.S. and the the the"  # non-ASCII, repeats, stop words first
+    del documents[6]["title"]
+    readers += [_whoosh_reader(tmp_path / name, documents, bulk) for name, bulk in (("ours", True), ("theirs", False))]
+    ours, theirs = readers
+    assert ours.doc_count_all() == theirs.doc_count_all() == len(documents)
+    assert list(ours.all_stored_fields()) == list(theirs.all_stored_fields())
+    for field in ("title", "text"):
+        assert ours.field_length(field) == theirs.field_length(field)
+        assert [ours.doc_field_length(n, field) for n in range(len(documents))] == \
+               [theirs.doc_field_length(n, field) for n in range(len(documents))]
+    for name, field in make_schema().items():
+        if field.column_type and theirs.has_column(name):
+            assert list(ours.column_reader(name)) == list(theirs.column_reader(name)), name
+    terms = list(theirs.all_terms())
+    assert list(ours.all_terms()) == terms
+    assert max(theirs.doc_frequency(*term) for term in terms) > 128
+    for term in terms:
+        mine, whoosh = ours.term_info(*term), theirs.term_info(*term)
+        assert [mine.weight(), mine.doc_frequency(), mine.min_length(), mine.max_length(), mine.max_weight(),
+                mine.min_id(), mine.max_id()] == \
+               [whoosh.weight(), whoosh.doc_frequency(), whoosh.min_length(), whoosh.max_length(),
+                whoosh.max_weight(), whoosh.min_id(), whoosh.max_id()], term
+        assert _blocks(ours, *term) == _blocks(theirs, *term), term
+
+
+@pytest.mark.parametrize("text", [
+    "The harbour, the HARBOUR and the harbours of the U.S. in 2025",
+    "a an the of", "", "İstanbul İSTANBUL straße ΣΟΦΙΑΣ café-au-lait al-Assad's", "x " * 300 + "end",
+])
+def test_term_positions_are_what_the_analyzer_indexes(text):
+    analyzer = NewsAnalyzer()
+    expected: dict[str, list[int]] = {}
+    for token in analyzer(text, positions=True, mode="index"):
+        expected.setdefault(token.text, []).append(token.pos)
+    found, length = analyzer.term_positions(text)
+    assert {term: at if isinstance(at, list) else [at] for term, at in found.items()} == expected
+    assert length == sum(map(len, expected.values()))
+
+
+def test_var_bytes_column_is_written_as_whoosh_writes_it(tmp_path):
+    values = {0: b"alpha", 3: b"", 4: b"b" * 300, 7: b"gamma"}  # gaps, an empty value, long lengths, none at the end
+    written = []
+    for name, writer_of in (("ours", lambda f: _VarBytesWriter(f, 4)),
+                            ("whoosh", VarBytesColumn(write_offsets_cutoff=4).writer)):
+        with open(tmp_path / name, "wb") as handle:
+            dbfile = StructFile(handle)
+            writer = writer_of(dbfile)
+            for docnum, value in values.items():
+                writer.add(docnum, value)
+            writer.finish(10)
+            dbfile.flush()
+        written.append((tmp_path / name).read_bytes())
+    assert written[0] == written[1]
+
+
+def _stored_in_order(path: Path) -> list[dict]:
+    ix = open_index(path)
+    try:
+        with ix.searcher() as searcher:
+            return list(searcher.all_stored_fields())
+    finally:
+        ix.close()
+
+
+def test_worker_processes_build_the_same_index_in_the_same_order(tmp_path, monkeypatch, write_articles, readers):
+    write_articles(tmp_path / "more", 40, paragraphs=3, seed=5)
+    sources = [*SOURCES, tmp_path / "more"]
+    single, several = tmp_path / "single", tmp_path / "several"
+    build_index(single, sources, procs=1)
+    monkeypatch.setattr("searchapp.indexing.ARTICLES_PER_PROCESS", 4)
+    seen = []
+    summary = build_index(several, sources, procs=3, progress=seen.append)
+    assert (summary.articles, summary.paragraphs) == (ARTICLES + 40, PARAGRAPHS + 120)
+    assert sorted(article.id for article in seen) == sorted(doc["article_id"] for doc in _stored_in_order(several)
+                                                            if doc["position"] == 1)
+    readers.append(open_index(several).reader())
+    assert len(readers[0].leaf_readers()) == 3
+    assert _stored_in_order(several) == _stored_in_order(single)
+    words = [(current_generation(path) / "words.tsv").read_text() for path in (single, several)]
+    assert words[0] == words[1]
+    for query in ("putin", "harbour ferry", '"naval base"', "market OR bread"):
+        pages = [Search(path, cache_size=0).search(make_request(query)) for path in (single, several)]
+        assert [(h.id, h.score) for h in pages[0].hits] == [(h.id, h.score) for h in pages[1].hits]
+
+
+def test_a_failing_worker_fails_the_build_and_keeps_the_live_index(tmp_path, monkeypatch):
+    path = tmp_path / "index"
+    build_index(path, SOURCES)
+    live = current_generation(path)
+    monkeypatch.setattr("searchapp.indexing.ARTICLES_PER_PROCESS", 2)
+    # This process builds the first run with the rules; the worker process, told "nonsense", fails.
+    monkeypatch.setattr("searchapp.indexing.split_paragraphs", lambda article, entities: split_paragraphs(article))
+    with pytest.raises(SearchIndexError, match="an indexing process failed:(.|\n)*unknown entity extractor"):
+        build_index(path, SOURCES, procs=2, entities="nonsense")
+    assert current_generation(path) == live and doc_count(path) == PARAGRAPHS
+    assert folders(path, "build") == []
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_worker_processes_die_with_a_killed_build(tmp_path, big_corpus, searchapp_command):
+    build = subprocess.Popen([*searchapp_command, "index", "build", str(big_corpus), "--index", str(tmp_path / "index"),
+                              "--procs", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while len(workers := _children(build.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    build.send_signal(signal.SIGKILL)
+    build.wait()
+    assert len(workers) == 2
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert build_index(tmp_path / "index", sample_sources()).articles == 1  # nothing holds the lock
 
 
 # --- update --------------------------------------------------------------------------------
