@@ -53,6 +53,7 @@ from .articles import Article, ReadReport, count_articles, read_articles
 from .lexicon import WORD_PATTERN, Lexicon, distinct_words, words_of
 from .paragraphs import Paragraph, split_paragraphs
 from .segments import INDEX_NAME, SegmentBuilder
+from .term_arrays import write_term_arrays
 
 log = logging.getLogger(__name__)
 
@@ -792,6 +793,7 @@ def update_index(
         lexicon.seal().save(generation)
         writer.commit(optimize=False)
         ix.close()
+        write_term_arrays(generation)  # the new segment's; a search that opened it before reads its blocks
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
         summary.seconds = round(time.monotonic() - started, 3)
         meta = read_meta(generation)

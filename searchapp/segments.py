@@ -4,7 +4,8 @@ Whoosh's `SegmentWriter` makes a tuple of every posting, sorts them all in a
 pool, then looks each posting's field length up again while it writes: most
 of the time of a build. `SegmentBuilder` keeps each field's postings in a dict
 (term -> document numbers, weights, values) as documents come, and at the end
-writes the terms in order straight into Whoosh's W3 files.
+writes the terms in order straight into Whoosh's W3 files, and the searched
+fields' postings as the segment's term arrays (`term_arrays.py`) too.
 
 The result is a normal Whoosh segment with the same terms, postings, stored
 fields, columns and field lengths as `SegmentWriter` writes (a test compares
@@ -23,10 +24,13 @@ import zlib
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from itertools import accumulate, repeat
+from itertools import accumulate, chain, repeat
 from operator import sub
+from pathlib import Path
 from pickle import dumps
 from struct import Struct
+
+import numpy as np
 
 from whoosh.analysis import CommaSeparatedTokenizer, IDTokenizer
 from whoosh.codec.base import Segment
@@ -39,6 +43,9 @@ from whoosh.formats import Existence, Frequency, Positions
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import GrowableArray
+
+from .term_arrays import FIELDS as ARRAY_FIELDS
+from .term_arrays import TermPostings, write_segment_arrays
 
 INDEX_NAME = "MAIN"  # Whoosh's default
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
@@ -281,6 +288,7 @@ class SegmentBuilder:
         table = _TermTable(terms_file)
         fieldmap = table.extras["fieldmap"] = {}
         writer = _PostingsWriter(postings_file)
+        term_arrays: dict[str, list[TermPostings]] = {}
         for f in self._fields:
             if not f.terms:
                 continue
@@ -288,15 +296,19 @@ class SegmentBuilder:
             fieldmap[f.name] = len(fieldmap)
             lengths = f.lengths if f.scorable else None
             rows = []
+            arrays = term_arrays[f.name] = [] if f.fast and f.name in ARRAY_FIELDS else None
             for term in sorted(f.terms):
                 docs, weights, values = self._term_postings(f, f.terms[term])
                 key = term.encode("utf-8") if f.fast else term
                 rows.append((prefix + key, writer.term(docs, weights, values, f.fixed_size, lengths)))
+                if arrays is not None:
+                    arrays.append(_term_arrays(key, docs, weights, f.terms[term][1::2]))
             table.add_sorted(rows)
             f.terms.clear()
             f.cache.clear()
         writer.close()
         table.close()
+        write_segment_arrays(Path(self.storage.folder), self.segment.segment_id(), term_arrays)
 
     def _term_postings(self, f: _Field, flat: list) -> tuple[list[int], list[float], list[bytes]]:
         """Document numbers, weights and encoded values of one term's flat posting list."""
@@ -310,6 +322,17 @@ class SegmentBuilder:
         single = self._single
         values = [single[at] if at.__class__ is int else _encode_positions(at) for at in found]
         return flat[0::2], weights, values
+
+
+def _term_arrays(term: bytes, docs: list[int], weights: list[float], found: list) -> TermPostings:
+    """A term's postings for the term arrays: `found` holds each document's position, or list of them."""
+    if all(at.__class__ is int for at in found):
+        positions, counts = np.array(found, dtype=np.int32), np.ones(len(found), dtype=np.int64)
+    else:
+        lists = [[at] if at.__class__ is int else at for at in found]
+        positions = np.fromiter(chain.from_iterable(lists), dtype=np.int32)
+        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    return term, np.array(docs, dtype=np.int32), np.array(weights, dtype=np.float32), positions, counts
 
 
 class _VarBytesWriter:

@@ -33,11 +33,16 @@ def _whoosh_scores(searcher, q) -> dict[int, float]:
     return {hit.docnum: hit.score for hit in searcher.search(q, limit=None)}
 
 
-@pytest.fixture(scope="module")
-def arrays_index(sample_index, tmp_path_factory) -> Path:
-    """A copy of the sample index with the term arrays of its segments written."""
+@pytest.fixture(scope="module", params=["written by the build", "read back from Whoosh's files"])
+def arrays_index(sample_index, tmp_path_factory, request) -> Path:
+    """The sample index with its term arrays as the build wrote them, or as `write_term_arrays`
+    writes them from Whoosh's files (as after an update)."""
+    if request.param == "written by the build":
+        return sample_index
     path = tmp_path_factory.mktemp("arrays") / "index"
     shutil.copytree(sample_index, path, symlinks=True)
+    for folder in current_generation(path).glob("arrays-*"):
+        shutil.rmtree(folder)
     write_term_arrays(current_generation(path))
     return path
 
