@@ -1,10 +1,10 @@
 """Matching and ranking: a query tree evaluated with array operations.
 
 Whoosh ranks by walking its matcher tree one document at a time in Python;
-that loop was three quarters of a search. Here each term's postings are read
-once per version of the index into two arrays (document numbers, BM25F
-scores), and a query combines them by union, intersection and difference,
-which numpy runs in C. The same arrays give the set of every match (for facet
+that loop was three quarters of a search. Here each term's postings (from the
+segment's term arrays, else from Whoosh's blocks) become two arrays, document
+numbers and BM25F scores, cached per version of the index, and a query
+combines them by union, intersection and difference, which numpy runs in C. The same arrays give the set of every match (for facet
 counts) and the ranked top hits, and as-you-type queries reuse the arrays of
 the words already typed. Scores follow Whoosh's BM25F (its idf, B and K1).
 """
@@ -159,11 +159,11 @@ def _field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     parts = []
     for segment, _offset in reader.leaf_readers():
         column = segment._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        count = segment.doc_count_all()
-        if column is None:
-            parts.append(np.zeros(count, dtype=SCORES))
-        else:
-            parts.append(_BYTE_LENGTHS[np.frombuffer(bytes(column.load()), dtype=np.uint8)[:count]])
+        lengths = np.zeros(segment.doc_count_all(), dtype=SCORES)  # a segment may lack the column, or its end
+        if column is not None:
+            stored = np.frombuffer(bytes(column.load()), dtype=np.uint8)[:len(lengths)]
+            lengths[:len(stored)] = _BYTE_LENGTHS[stored]
+        parts.append(lengths)
     return np.concatenate(parts) if parts else np.empty(0, dtype=SCORES)
 
 
