@@ -199,7 +199,8 @@
       var back = params.toString();
       (data.hits || []).forEach(function (hit) {
         var item = el("li");
-        var link = el("a", "t", hit.title || hit.article_id);
+        var link = el("a", "t", hit.title_highlights ? "" : hit.title || hit.article_id);
+        marked(hit.title_highlights || "", link);
         link.href = HOST + "/articles/" + encodeURIComponent(hit.article_id).replace(/%2F/g, "/") +
           "?" + back + "#" + encodeURIComponent(hit.id);
         link.referrerPolicy = "no-referrer";

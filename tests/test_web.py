@@ -40,6 +40,7 @@ def test_api_search_returns_the_documented_shape(client):
                         "published", "url", "text", "highlights", "score"}
     assert hit["article_id"] == ARTICLE
     assert "<mark>Putin</mark>" in hit["highlights"]
+    assert hit["title_highlights"] == "Syria Leader Stresses 'Strong Strategic Ties' in Call With Russia's <mark>Putin</mark>"
     assert {v["value"] for v in data["facets"]["kind"]} == {"body", "quote", "related"}
     assert all(set(v) >= {"value", "count", "selected"} for v in data["facets"]["kind"])
 

@@ -101,6 +101,7 @@ def test_the_widget_shows_highlighted_hits_on_another_origin(page, searchapp, ho
     expect(widget.locator("[role=status]")).to_have_text("20 results for “Putin”")
     expect(widget.locator("li")).to_have_count(5)
     expect(widget.locator("li mark").first).to_have_text("Putin")
+    expect(widget.locator("li a.t mark").first).to_have_text("Putin")  # in the title too
     expect(widget.locator("a.all")).to_have_attribute("href", searchapp + "/search?q=Putin")
     page.screenshot(path=str(artifacts / "widget.png"), full_page=True)
 
