@@ -28,15 +28,16 @@ STAGES = {
     "whole search (Search._search)": ("search/__init__.py", "_search"),
     "match: parse + every matching doc (_match)": ("search/__init__.py", "_match"),
     "  parse_query (+ prefix expansion)": ("search/query.py", "parse_query"),
-    "  _matching (set of every match, strict and relaxed)": ("search/__init__.py", "_matching"),
+    "  evaluate (scored matches on arrays, strict and relaxed)": ("search/__init__.py", "_evaluate"),
+    "    term postings read (not cached yet)": ("search/matching.py", "_read_term"),
     "  close_words (spelling)": ("search/query.py", "close_words"),
     "facet counts (count_facets)": ("search/facets.py", "count_facets"),
-    "article titles for the article facet": ("search/__init__.py", "_article_titles"),
+    "article titles for the article facet": ("search/__init__.py", "get"),
     "hits: top-k + highlights (_hits)": ("search/__init__.py", "_hits"),
-    "  ranked top-k collection (_run: Whoosh scoring, strict and relaxed)": ("search/__init__.py", "_run"),
+    "  top-k order (_top)": ("search/__init__.py", "_top"),
     "  per-hit fields + highlighting (_hit)": ("search/__init__.py", "_hit"),
-    "    Whoosh hit.highlights()": ("whoosh/searching.py", "highlights"),
-    "    whole-paragraph marking (_mark)": ("search/__init__.py", "_mark"),
+    "    fragments of long paragraphs (snippet)": ("search/highlighting.py", "snippet"),
+    "    title and short-paragraph marking (mark)": ("search/highlighting.py", "mark"),
 }
 
 

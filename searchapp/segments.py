@@ -24,13 +24,12 @@ import zlib
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, repeat
 from operator import sub
 from pathlib import Path
 from pickle import dumps
 from struct import Struct
 
-import numpy as np
 
 from whoosh.analysis import CommaSeparatedTokenizer, IDTokenizer
 from whoosh.codec.base import Segment
@@ -45,7 +44,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import GrowableArray
 
 from .term_arrays import FIELDS as ARRAY_FIELDS
-from .term_arrays import TermPostings, write_segment_arrays
+from .term_arrays import FieldArrays, write_segment_arrays
 
 INDEX_NAME = "MAIN"  # Whoosh's default
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
@@ -288,7 +287,7 @@ class SegmentBuilder:
         table = _TermTable(terms_file)
         fieldmap = table.extras["fieldmap"] = {}
         writer = _PostingsWriter(postings_file)
-        term_arrays: dict[str, list[TermPostings]] = {}
+        term_arrays: dict[str, FieldArrays] = {}
         for f in self._fields:
             if not f.terms:
                 continue
@@ -296,13 +295,13 @@ class SegmentBuilder:
             fieldmap[f.name] = len(fieldmap)
             lengths = f.lengths if f.scorable else None
             rows = []
-            arrays = term_arrays[f.name] = [] if f.fast and f.name in ARRAY_FIELDS else None
+            arrays = term_arrays[f.name] = FieldArrays() if f.fast and f.name in ARRAY_FIELDS else None
             for term in sorted(f.terms):
                 docs, weights, values = self._term_postings(f, f.terms[term])
                 key = term.encode("utf-8") if f.fast else term
                 rows.append((prefix + key, writer.term(docs, weights, values, f.fixed_size, lengths)))
                 if arrays is not None:
-                    arrays.append(_term_arrays(key, docs, weights, f.terms[term][1::2]))
+                    arrays.add(key, docs, weights, *_positions(f.terms[term][1::2]))
             table.add_sorted(rows)
             f.terms.clear()
             f.cache.clear()
@@ -324,15 +323,18 @@ class SegmentBuilder:
         return flat[0::2], weights, values
 
 
-def _term_arrays(term: bytes, docs: list[int], weights: list[float], found: list) -> TermPostings:
-    """A term's postings for the term arrays: `found` holds each document's position, or list of them."""
-    if all(at.__class__ is int for at in found):
-        positions, counts = np.array(found, dtype=np.int32), np.ones(len(found), dtype=np.int64)
-    else:
-        lists = [[at] if at.__class__ is int else at for at in found]
-        positions = np.fromiter(chain.from_iterable(lists), dtype=np.int32)
-        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    return term, np.array(docs, dtype=np.int32), np.array(weights, dtype=np.float32), positions, counts
+def _positions(found: list) -> tuple[list[int], list[int]]:
+    """All positions of a term's postings, flat, and how many each has (`found` holds a posting's
+    position, or the list of them)."""
+    positions, counts = [], []
+    for at in found:
+        if at.__class__ is int:
+            positions.append(at)
+            counts.append(1)
+        else:
+            positions.extend(at)
+            counts.append(len(at))
+    return positions, counts
 
 
 class _VarBytesWriter:

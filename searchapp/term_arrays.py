@@ -23,7 +23,7 @@ import os
 import shutil
 from itertools import chain
 from pickle import loads
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,6 @@ from whoosh import index as whoosh_index
 from whoosh.reading import IndexReader
 from whoosh.system import _INT_SIZE
 
-# A term, its documents, weights, all their word positions (flat) and how many each document has
-TermPostings = tuple[bytes, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 FIELDS = ("title", "text")
 PARTS = ("terms", "starts", "docs", "weights", "positions", "position_starts")
 PREFIX = "arrays-"
@@ -95,40 +93,53 @@ def _folder(generation: Path, segment_id: str) -> Path:
     return generation / f"{PREFIX}{segment_id}"
 
 
-def _whoosh_postings(segment, fieldname: str) -> Iterator[TermPostings]:
-    """A segment's postings of a field as Whoosh wrote them, term by term in order."""
+class FieldArrays:
+    """One field's postings, added term by term in term (bytes) order, kept in flat lists
+    (C-level `extend`s) until they are saved as arrays, once."""
+
+    def __init__(self):
+        self._terms: list[bytes] = []
+        self._starts = [0]
+        self._docs: list[int] = []
+        self._weights: list[float] = []
+        self._positions: list[int] = []
+        self._counts: list[int] = []  # positions per posting
+
+    def add(self, term: bytes, docs: list[int], weights: list[float], positions: list[int], counts: list[int]) -> None:
+        self._terms.append(term)
+        self._starts.append(self._starts[-1] + len(docs))
+        self._docs.extend(docs)
+        self._weights.extend(weights)
+        self._positions.extend(positions)
+        self._counts.extend(counts)
+
+    def save(self, folder: Path, fieldname: str) -> None:
+        arrays = {
+            "terms": np.array(self._terms, dtype=bytes) if self._terms else np.empty(0, dtype="S1"),
+            "starts": np.array(self._starts, dtype=np.int64),
+            "docs": np.array(self._docs, dtype=DOCS),
+            "weights": np.array(self._weights, dtype=WEIGHTS),
+            "positions": np.array(self._positions, dtype=np.int32),
+            "position_starts": np.concatenate(([0], np.cumsum(np.array(self._counts, dtype=np.int64)))),
+        }
+        for part, array in arrays.items():
+            np.save(folder / f"{fieldname}.{part}.npy", array)
+
+
+def _whoosh_postings(segment, fieldname: str) -> FieldArrays:
+    """A segment's postings of a field as Whoosh wrote them."""
+    field = FieldArrays()
     for term in segment.lexicon(fieldname):
         matcher = segment.postings(fieldname, term)
         blocks = list(_blocks(getattr(matcher, "child", matcher)))  # deleted documents too
         positions = [_positions(values) for _, _, values in blocks]
-        yield (term, np.concatenate([b[0] for b in blocks]).astype(DOCS), np.concatenate([b[1] for b in blocks]),
-               np.concatenate([p[0] for p in positions]), np.concatenate([p[1] for p in positions]))
+        field.add(term, *(np.concatenate(parts).tolist() for parts in (
+            [b[0] for b in blocks], [b[1] for b in blocks], [p[0] for p in positions], [p[1] for p in positions])))
+    return field
 
 
-def _write_field(folder: Path, fieldname: str, postings: Iterable[TermPostings]) -> None:
-    terms, starts, docs, weights, positions, position_counts = [], [0], [], [], [], []
-    for term, term_docs, term_weights, term_positions, counts in postings:
-        terms.append(term)
-        starts.append(starts[-1] + len(term_docs))
-        docs.append(term_docs)
-        weights.append(term_weights)
-        positions.append(term_positions)
-        position_counts.append(counts)
-    counts = np.concatenate(position_counts) if position_counts else np.empty(0, dtype=np.int64)
-    arrays = {
-        "terms": np.array(terms, dtype=bytes) if terms else np.empty(0, dtype="S1"),
-        "starts": np.array(starts, dtype=np.int64),
-        "docs": np.concatenate(docs).astype(DOCS) if docs else np.empty(0, dtype=DOCS),
-        "weights": np.concatenate(weights).astype(WEIGHTS) if weights else np.empty(0, dtype=WEIGHTS),
-        "positions": np.concatenate(positions).astype(np.int32) if positions else np.empty(0, dtype=np.int32),
-        "position_starts": np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
-    }
-    for part, array in arrays.items():
-        np.save(folder / f"{fieldname}.{part}.npy", array)
-
-
-def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str, Iterable[TermPostings]]) -> None:
-    """Write one segment's arrays, from each searched field's postings in term order (bytes order).
+def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str, FieldArrays]) -> None:
+    """Write one segment's arrays from each searched field's postings.
 
     A segment writer that has the postings at hand calls this directly;
     `write_term_arrays` reads them back from Whoosh's files instead.
@@ -137,7 +148,7 @@ def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str,
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     for fieldname in FIELDS:
-        _write_field(staging, fieldname, fields.get(fieldname, ()))
+        fields.get(fieldname, FieldArrays()).save(staging, fieldname)
     os.replace(staging, _folder(generation, segment_id))
 
 
