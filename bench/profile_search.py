@@ -29,7 +29,7 @@ STAGES = {
     "match: parse + every matching doc (_match)": ("search/__init__.py", "_match"),
     "  parse_query (+ prefix expansion)": ("search/query.py", "parse_query"),
     "  evaluate (scored matches on arrays, strict and relaxed)": ("search/__init__.py", "_evaluate"),
-    "    term postings read (not cached yet)": ("search/matching.py", "_read_term"),
+    "    term postings read (first use of a word)": ("search/matching.py", "_read_term"),
     "  close_words (spelling)": ("search/query.py", "close_words"),
     "facet counts (count_facets)": ("search/facets.py", "count_facets"),
     "article titles for the article facet": ("search/__init__.py", "get"),

@@ -27,6 +27,7 @@ _CONNECTOR = r"(?:of|and|&|de|du|la|le|van|von|der|den|da|di|bin|ibn)"
 _SPAN = re.compile(rf"{_WORD}(?:(?: +{_CONNECTOR})? +(?:{_WORD}|\d+\b))*")
 _CONNECTORS = frozenset(_CONNECTOR[3:-1].split("|"))
 _SPLITTERS = frozenset({"and", "&"})
+SPAN_CACHE = 50_000  # runs of capitalised words whose mentions are remembered
 _ACRONYM = re.compile(r"(?:[A-Z]&?){2,6}|(?:[A-Z]\.){2,}")
 _POSSESSIVE = re.compile(r"['’]s$")
 _POSSESSIVE_ENDS = ("'s", "’s")
@@ -299,19 +300,29 @@ def paragraph_mentions(text: str) -> list[Mention]:
         if start and text[start - 1] == " ":  # the word before counts only when a space parts them
             before = _PREV_WORD.search(text, max(0, start - 30), start)
             prev = before.group(1) if before else ""
-        run: list[str] = []
-        for token in match.group(0).split():
-            stem, _, suffix = token.rpartition("-")
-            if stem and suffix.islower():  # "Milwaukee-based Marine Corp"
-                found.extend(_classify(run + [stem], prev, lex, headline))
-                run, prev = [], ""
-            elif token.endswith(_POSSESSIVE_ENDS) and token not in lex.keep_possessive:
-                found.extend(_classify(run + [token[:-2]], prev, lex, headline))
-                run, prev = [], ""
-            else:
-                run.append(token)
-        found.extend(_classify(run, prev, lex, headline))
+        found.extend(_span_mentions(match.group(0), prev, headline))
     return found
+
+
+@lru_cache(maxsize=SPAN_CACHE)
+def _span_mentions(span: str, prev: str, headline: bool) -> tuple[Mention, ...]:
+    """The mentions in one run of capitalised words (after the word `prev`); remembered, as
+    the same names come back paragraph after paragraph."""
+    lex = _lexicon()
+    found: list[Mention] = []
+    run: list[str] = []
+    for token in span.split():
+        stem, _, suffix = token.rpartition("-")
+        if stem and suffix.islower():  # "Milwaukee-based Marine Corp"
+            found.extend(_classify(run + [stem], prev, lex, headline))
+            run, prev = [], ""
+        elif token.endswith(_POSSESSIVE_ENDS) and token not in lex.keep_possessive:
+            found.extend(_classify(run + [token[:-2]], prev, lex, headline))
+            run, prev = [], ""
+        else:
+            run.append(token)
+    found.extend(_classify(run, prev, lex, headline))
+    return tuple(found)
 
 
 def normalise_mention(text: str, kind: str) -> Mention | None:
