@@ -14,17 +14,17 @@ Layout, per segment and field, in `arrays-<segment id>/`: `<field>.terms.npy`
 postings start; one more at the end), `<field>.docs.npy` (segment document
 numbers, int32), `<field>.weights.npy` (term frequency times field boost,
 float32), and for phrases `<field>.positions.npy` (every posting's word
-positions, int32) with `<field>.position_starts.npy` (where each posting's start).
+positions, int32) with `<field>.position_starts.npy` (where each posting's positions start).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from itertools import chain
-from pickle import loads
 from collections.abc import Mapping
+from itertools import chain
 from pathlib import Path
+from pickle import loads
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -34,6 +34,7 @@ from whoosh.system import _INT_SIZE
 FIELDS = ("title", "text")
 PARTS = ("terms", "starts", "docs", "weights", "positions", "position_starts")
 PREFIX = "arrays-"
+MAX_TERM_BYTES = 64  # longer terms (odd tokens) are left to Whoosh: the terms array is as wide as its longest
 DOCS = np.int32
 WEIGHTS = np.float32
 
@@ -106,6 +107,8 @@ class FieldArrays:
         self._counts: list[int] = []  # positions per posting
 
     def add(self, term: bytes, docs: list[int], weights: list[float], positions: list[int], counts: list[int]) -> None:
+        if len(term) > MAX_TERM_BYTES:
+            return
         self._terms.append(term)
         self._starts.append(self._starts[-1] + len(docs))
         self._docs.extend(docs)
@@ -190,8 +193,9 @@ class SegmentArrays:
         except (OSError, ValueError):
             return None
 
-    def has(self, fieldname: str) -> bool:
-        return fieldname in self._fields
+    def holds(self, fieldname: str, term: bytes) -> bool:
+        """Whether the arrays answer for this term (found or not); if not, ask Whoosh."""
+        return fieldname in self._fields and len(term) <= MAX_TERM_BYTES
 
     def _range(self, fieldname: str, text: bytes) -> tuple[int, int]:
         """Where the term's postings are in the field's arrays (empty if the segment lacks it)."""

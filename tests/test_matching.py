@@ -171,3 +171,18 @@ def test_snippet_fragments_are_whooshs():
                                    highlight.ContextFragmenter(maxchars=220, surround=60), Formatter(), top=3)
     assert str(snippet(text, terms, analyzer)) == expected
     assert "&lt;services&gt;" not in expected and "<mark>Ferries</mark> &amp; <mark>ferry</mark>" in expected
+
+
+def test_a_very_long_word_is_found_without_widening_the_term_arrays(tmp_path):
+    long_word = "x" * 300
+    (tmp_path / "odd.jsonl").write_text(
+        '{"id": "odd", "title": "Odd", "text": "A %s token and a plain harbour."}\n'
+        '{"id": "even", "title": "Even", "text": "Another plain harbour."}\n' % long_word)
+    build_index(tmp_path / "index", [tmp_path / "odd.jsonl"], entities="off")
+    generation = current_generation(tmp_path / "index")
+    (terms_file,) = generation.glob("arrays-*/text.terms.npy")
+    assert np.load(terms_file).dtype.itemsize <= 64
+    with open_index(tmp_path / "index").searcher() as searcher:
+        postings = Postings(searcher, generation)
+        assert len(postings.term(searcher, "text", long_word)) == 1
+        assert len(postings.term(searcher, "text", "harbour")) == 2

@@ -217,7 +217,7 @@ class Postings:
         docs_parts, weight_parts = [], []
         term = searcher.schema[fieldname].to_bytes(text)
         for (subsearcher, offset), arrays in zip(searcher.leaf_searchers(), self._arrays):
-            if arrays is not None and arrays.has(fieldname):
+            if arrays is not None and arrays.holds(fieldname, term):
                 docs, weights = arrays.postings(fieldname, term)
             else:
                 try:
@@ -318,10 +318,11 @@ class Postings:
     def _phrase_docs(self, searcher: Searcher, q: wq.Phrase) -> np.ndarray | None:
         """Documents with the phrase's words at consecutive positions; None if some segment has
         no arrays or the phrase allows words between its words."""
-        if q.slop != 1 or not q.words or any(a is None or not a.has(q.fieldname) for a in self._arrays):
-            return None
         field = searcher.schema[q.fieldname]
         words = [field.to_bytes(word) for word in q.words]
+        if q.slop != 1 or not words or any(a is None or not all(a.holds(q.fieldname, w) for w in words)
+                                           for a in self._arrays):
+            return None
         found = []
         for (_, offset), arrays in zip(searcher.leaf_searchers(), self._arrays):
             places = None  # (document, position of the phrase's first word), as one int64 each
