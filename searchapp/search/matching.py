@@ -180,6 +180,7 @@ class Postings:
         self.size = reader.doc_count_all()
         self._arrays = segment_arrays(reader, generation)
         self._all = np.fromiter(reader.all_doc_ids(), dtype=DOCS)
+        self._every = Scored(self._all, np.zeros(len(self._all), dtype=SCORES))  # what an empty query matches
         self._alive = None
         if len(self._all) < self.size:
             self._alive = np.zeros(self.size, dtype=bool)
@@ -261,7 +262,7 @@ class Postings:
         if q is wq.NullQuery:
             return NOTHING
         if isinstance(q, wq.Every):
-            return Scored(self._all, np.zeros(len(self._all), dtype=SCORES))
+            return self._every
         if isinstance(q, wq.Term):
             return self.term(searcher, q.fieldname, q.text).times(q.boost)
         children = list(q.children())
@@ -277,7 +278,7 @@ class Postings:
             return _union([required, self.evaluate(searcher, q.b, deadline).within(required.docs, self.size)],
                           self.size, best=False)
         if isinstance(q, wq.Not):
-            return Scored(self._all, np.zeros(len(self._all), dtype=SCORES)).without(
+            return self._every.without(
                 self.docs(searcher, q.query, deadline), self.size)
         return self._by_whoosh(searcher, q, deadline)
 
