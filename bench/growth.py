@@ -110,15 +110,15 @@ def run(steps: Sequence[str], procs: int, quick: bool) -> list[str]:
 
 
 def _built_at(dataset: Dataset) -> str:
-    from searchapp.indexing import index_stats
+    from searchapp.backends.embedded import EmbeddedBackend
 
-    return str(index_stats(dataset.searchapp_index)["built_at"])
+    return str(EmbeddedBackend(dataset.searchapp_index).stats()["built_at"])
 
 
 def _documents(dataset: Dataset) -> int:
-    from searchapp.indexing import index_stats
+    from searchapp.backends.embedded import EmbeddedBackend
 
-    return int(index_stats(dataset.searchapp_index)["paragraphs"])
+    return int(EmbeddedBackend(dataset.searchapp_index).stats()["paragraphs"])
 
 
 def main(argv: list[str] | None = None) -> None:

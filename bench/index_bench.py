@@ -6,8 +6,8 @@ worker processes of `procs=2`); the child reports getrusage's peak of the
 largest single process beside it. Builders, in the same run and in this order per corpus:
 
 - plain:        title + text TEXT(StemmingAnalyzer), `ix.writer()` with default settings
-- searchapp-p1: searchapp.indexing.build_index(..., procs=1): everything in the build's process
-- searchapp-p2: searchapp.indexing.build_index(..., procs=2): two worker processes (the default on 2 CPUs)
+- searchapp-p1: searchapp.backends.embedded.build.build_index(..., procs=1): everything in the build's process
+- searchapp-p2: searchapp.backends.embedded.build.build_index(..., procs=2): two worker processes (the default on 2 CPUs)
 
 All are fed the same paragraphs (searchapp's own reader and splitter, entities included),
 so every builder's time includes reading, splitting and entity extraction.
@@ -72,7 +72,8 @@ def build_plain(index_dir: Path, sources: list[Path]) -> tuple[int, Path]:
 
 
 def build_searchapp(index_dir: Path, sources: list[Path], procs: int) -> tuple[int, Path]:
-    from searchapp.indexing import build_index, current_generation
+    from searchapp.backends.embedded.build import build_index
+    from searchapp.backends.embedded.generations import current_generation
 
     summary = build_index(index_dir, sources, procs=procs)
     return summary.paragraphs, current_generation(index_dir)

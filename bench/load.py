@@ -233,9 +233,9 @@ def mode_rebuild(clients: int, seconds: float, workers: int | None) -> list[str]
 
 
 def _documents(index: Path) -> int:
-    from searchapp.indexing import index_stats
+    from searchapp.backends.embedded import EmbeddedBackend
 
-    return int(index_stats(index)["paragraphs"])
+    return int(EmbeddedBackend(index).stats()["paragraphs"])
 
 
 def _rebuild(index: Path) -> dict[str, object]:

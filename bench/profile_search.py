@@ -19,7 +19,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from searchapp.search import Search, make_request
+from searchapp.backends.embedded import EmbeddedBackend
+from searchapp.search import make_request
 
 from .common import DATASETS, Query, load_queries, ms, percentile, prepare, table, write_section
 
@@ -71,7 +72,7 @@ def top_functions(stats: pstats.Stats, count: int) -> list[list[object]]:
 def run(corpus: str, top: int) -> list[str]:
     dataset = DATASETS[corpus]
     prepare(dataset, ["searchapp"])
-    search = Search(dataset.searchapp_index, cache_size=0)
+    search = EmbeddedBackend(dataset.searchapp_index, cache_size=0)
     queries = load_queries(dataset.queries)
     run_queries(search, load_queries(dataset.queries, "warmup"))
     times = run_queries(search, queries)

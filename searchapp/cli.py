@@ -13,9 +13,11 @@ import click
 
 from .articles import ArticleParseError, ReadReport, SourceError, count_articles, read_articles, sample_sources
 from .config import Settings, load_settings
-from .indexing import DEFAULT_PROCS, BuildSummary, SearchIndexError, build_index, index_stats, update_index
+from .backends import Backend, BuildSummary, open_backend
+from .backends.embedded.build import DEFAULT_PROCS
+from .errors import InvalidSearch, SearchIndexError
 from .paragraphs import split_paragraphs
-from .search import InvalidSearch, Limits, Search, make_request
+from .search import make_request
 
 _MARK = re.compile(r"</?mark>")
 
@@ -60,13 +62,19 @@ def index_group() -> None:
     """Build, update and inspect the index."""
 
 
-def _run_indexer(action, index_dir: Path, sources: tuple[Path, ...], wait: float, **kwargs) -> BuildSummary:
+def _backend(index_dir: Path | None, cache_size: int | None = 0) -> Backend:
+    return open_backend(_settings(), index_dir, cache_size)
+
+
+def _run_indexer(action: str, index_dir: Path | None, sources: tuple[Path, ...], wait: float,
+                 **kwargs) -> BuildSummary:
     chosen = list(sources) or sample_sources()
     try:
         total = count_articles(chosen)
         with click.progressbar(length=total, label="Indexing articles", show_pos=True, file=sys.stderr,
                                hidden=not sys.stderr.isatty()) as bar:
-            summary = action(index_dir, chosen, progress=lambda article: bar.update(1), wait=wait, **kwargs)
+            backend = _backend(index_dir)
+            summary = getattr(backend, action)(chosen, progress=lambda article: bar.update(1), wait=wait, **kwargs)
     except (SourceError, SearchIndexError, OSError) as error:
         raise _Failure(str(error)) from None
     return summary
@@ -97,8 +105,7 @@ def index_build(sources: tuple[Path, ...], index_dir: Path | None, wait: float, 
 
     With no SOURCES, indexes the bundled sample article.
     """
-    summary = _run_indexer(build_index, _index_dir(index_dir), sources, wait, procs=procs,
-                           entities=_settings().entities)
+    summary = _run_indexer("build", index_dir, sources, wait, procs=procs)
     if summary.articles == 0:
         raise _Failure("the sources held no articles; the previous index (if any) is still live")
     _print_summary(summary, "built")
@@ -110,7 +117,7 @@ def index_build(sources: tuple[Path, ...], index_dir: Path | None, wait: float, 
 @_wait_option
 def index_update(sources: tuple[Path, ...], index_dir: Path | None, wait: float) -> None:
     """Add new and changed articles of SOURCES, and drop those whose source is gone."""
-    summary = _run_indexer(update_index, _index_dir(index_dir), sources, wait, entities=_settings().entities)
+    summary = _run_indexer("update", index_dir, sources, wait)
     _print_summary(summary, "updated")
     click.echo(f"added {summary.added}, replaced {summary.replaced}, deleted {summary.deleted}, "
                f"unchanged {summary.unchanged}")
@@ -121,11 +128,10 @@ def index_update(sources: tuple[Path, ...], index_dir: Path | None, wait: float)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def index_stats_command(index_dir: Path | None, as_json: bool) -> None:
     """Articles, paragraphs, size on disk, build time and facet values."""
-    path = _index_dir(index_dir)
+    backend = _backend(index_dir)
     try:
-        stats = index_stats(path)
-        with Search(path, cache_size=0) as search:
-            overview = search.overview()
+        stats = backend.stats()
+        overview = backend.overview()
     except SearchIndexError as error:
         raise _Failure(str(error)) from None
     stats["articles"] = overview.articles
@@ -182,12 +188,11 @@ def _parse_filters(filters: tuple[str, ...]) -> dict[str, list[str]]:
 def search_command(query, index_dir, filters, page, per_page, sort, group, as_json) -> None:
     """Search the index for QUERY; matches are marked."""
     settings = _settings()
-    limits = Limits(settings.max_query_length, settings.max_page, settings.max_per_page, settings.search_time_limit)
+    backend = _backend(index_dir)
     try:
-        request = make_request(query, _parse_filters(filters), sort, page, per_page, group, limits,
+        request = make_request(query, _parse_filters(filters), sort, page, per_page, group, backend.limits,
                                default_per_page=settings.per_page)
-        with Search(_index_dir(index_dir), limits, cache_size=0) as search:
-            result = search.search(request.with_changes(typing=False))
+        result = backend.search(request.with_changes(typing=False))
     except (InvalidSearch, SearchIndexError) as error:
         raise _Failure(str(error)) from None
     if as_json:
@@ -237,7 +242,7 @@ def serve_command(host: str, port: int, workers: int | None, threads: int, index
     try:
         if not (path / "current").exists():
             click.echo(f"No index at {path}; indexing the bundled sample article first.", err=True)
-            _print_summary(build_index(path, sample_sources(), entities=_settings().entities), "built")
+            _print_summary(_backend(path).build(sample_sources()), "built")
         run_server(host, port, workers or os.cpu_count() or 1, threads)
     except (SearchIndexError, OSError) as error:
         raise _Failure(str(error)) from None

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from searchapp.articles import sample_sources
-from searchapp.indexing import build_index
-from searchapp.search import Search
+from searchapp.backends.embedded import EmbeddedBackend
+from searchapp.backends.embedded.build import build_index
+
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # the repository's sibling; beside the clone in CI
@@ -55,9 +56,9 @@ def index_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def search(sample_index: Path) -> Search:
-    """A `Search` on the session's sample index, without a result cache."""
-    return Search(sample_index, cache_size=0)
+def search(sample_index: Path) -> EmbeddedBackend:
+    """The embedded backend on the session's sample index, without a result cache."""
+    return EmbeddedBackend(sample_index, cache_size=0)
 
 
 @pytest.fixture(scope="session")
@@ -143,3 +144,12 @@ def web_index(tmp_path_factory):
     from webapp import build_web_index
 
     return build_web_index(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture
+def readers():
+    """Collects index readers and closes them after the test."""
+    opened = []
+    yield opened
+    for reader in opened:
+        reader.close()

@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 
 from searchapp.articles import ReadReport, read_articles, sample_sources
 from searchapp.cli import main
-from searchapp.indexing import build_index, writer_lock
+from searchapp.backends.embedded.build import build_index
+from searchapp.backends.embedded.generations import writer_lock
 from searchapp.paragraphs import split_paragraphs
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,24 +15,32 @@ from pathlib import Path
 import pytest
 
 from whoosh import index as whoosh_index
-from whoosh.columns import VarBytesColumn
-from whoosh.filedb.structfile import StructFile
 
-from searchapp.articles import ReadReport, read_articles, sample_sources
-from searchapp.indexing import (
-    CURRENT, GENERATIONS_KEPT, META_FILE, IndexHandle, IndexLocked, IndexMissing, NewsAnalyzer, SearchappCodec,
-    SearchIndexError, _writer_args, build_index, current_generation, index_document, index_stats, make_schema,
-    open_index, update_index, writer_lock,
+from searchapp.articles import sample_sources
+from searchapp.backends.embedded import EmbeddedBackend
+from searchapp.backends.embedded.build import build_index
+from searchapp.backends.embedded.snapshot import Snapshots
+from searchapp.backends.embedded.generations import (
+    CURRENT, GENERATIONS_KEPT, META_FILE, current_generation, writer_lock,
 )
+from searchapp.backends.embedded.update import update_index
+from searchapp.errors import IndexLocked, IndexMissing, SearchIndexError
 from searchapp.paragraphs import split_paragraphs
-from searchapp.search import Search, make_request
-from searchapp.segments import INDEX_NAME, SegmentBuilder, _VarBytesWriter
+from searchapp.search import make_request
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCES = [*sample_sources(), FIXTURES]
 ARTICLES, PARAGRAPHS = 8, 39  # what SOURCES hold (see tests/fixtures)
 BIG = 2000  # synthetic articles of one paragraph: a build of about 1-2 s
 MEDIUM = 3000  # long enough for two builds started together to overlap
+
+
+def open_index(path: Path) -> whoosh_index.Index:
+    """The live generation as Whoosh opens it (an independent check of what was written)."""
+    generation = current_generation(path)
+    if generation is None:
+        raise IndexMissing(path)
+    return whoosh_index.open_dir(generation)
 
 
 def doc_count(path: Path) -> int:
@@ -155,115 +163,14 @@ def test_duplicate_article_ids_keep_the_first(tmp_path, write_article):
 def test_stats(tmp_path):
     path = tmp_path / "index"
     build_index(path, SOURCES)
-    stats = index_stats(path)
+    stats = EmbeddedBackend(path).stats()
     assert stats["index"] == str(path)
     assert stats["generation"] == current_generation(path).name
     assert stats["paragraphs"] == PARAGRAPHS
     assert stats["size_bytes"] > 1000
     assert stats["built_at"][:4].isdigit() and stats["updated_at"] == ""
     with pytest.raises(IndexMissing):
-        index_stats(tmp_path / "nothing")
-
-
-# --- the segment writer ---------------------------------------------------------------------
-
-
-def _documents(sources: list[Path]) -> list[dict[str, object]]:
-    return [index_document(p) for a in read_articles(sources, ReadReport()) for p in split_paragraphs(a)]
-
-
-@pytest.fixture
-def readers():
-    """Collects index readers and closes them after the test."""
-    opened = []
-    yield opened
-    for reader in opened:
-        reader.close()
-
-
-def _whoosh_reader(folder: Path, documents: list[dict[str, object]], bulk: bool):
-    """A reader of an index of `documents`, written by Whoosh's SegmentWriter or by SegmentBuilder."""
-    folder.mkdir()
-    ix = whoosh_index.create_in(folder, make_schema())
-    if bulk:
-        builder = SegmentBuilder(ix.storage, ix.schema, SearchappCodec())
-        for document in documents:
-            builder.add_document(document)
-        whoosh_index.TOC(ix.schema, [builder.finish()], 1).write(ix.storage, INDEX_NAME)
-    else:
-        with ix.writer(**_writer_args()) as writer:
-            for document in documents:
-                writer.add_document(**document)
-    return whoosh_index.open_dir(folder).reader()
-
-
-def _blocks(reader, fieldname: str, text: bytes) -> list[tuple]:
-    """Each posting block of a term: its header and its (ids, weights, values) as stored."""
-    matcher, blocks = reader.postings(fieldname, text), []
-    while matcher.is_active():
-        matcher._read_data()
-        blocks.append((matcher._blocklength, matcher.block_max_id(), matcher.block_max_weight(),
-                       matcher.block_min_length(), matcher.block_max_length(), matcher._data))
-        matcher._next_block()
-    return blocks
-
-
-def test_segment_builder_writes_what_whoosh_writes(tmp_path, write_articles, readers):
-    write_articles(tmp_path / "many", 300, paragraphs=2, words=20, seed=4)  # words in more than one block
-    documents = _documents([*SOURCES, tmp_path / "many"])
-    documents[5]["title"] = "İstanbul's ΣΟΦΙΑ, U.S. and the the the"  # non-ASCII, repeats, stop words first
-    del documents[6]["title"]
-    readers += [_whoosh_reader(tmp_path / name, documents, bulk) for name, bulk in (("ours", True), ("theirs", False))]
-    ours, theirs = readers
-    assert ours.doc_count_all() == theirs.doc_count_all() == len(documents)
-    assert list(ours.all_stored_fields()) == list(theirs.all_stored_fields())
-    for field in ("title", "text"):
-        assert ours.field_length(field) == theirs.field_length(field)
-        assert [ours.doc_field_length(n, field) for n in range(len(documents))] == \
-               [theirs.doc_field_length(n, field) for n in range(len(documents))]
-    for name, field in make_schema().items():
-        if field.column_type and theirs.has_column(name):
-            assert list(ours.column_reader(name)) == list(theirs.column_reader(name)), name
-    terms = list(theirs.all_terms())
-    assert list(ours.all_terms()) == terms
-    assert max(theirs.doc_frequency(*term) for term in terms) > 128
-    for term in terms:
-        mine, whoosh = ours.term_info(*term), theirs.term_info(*term)
-        assert [mine.weight(), mine.doc_frequency(), mine.min_length(), mine.max_length(), mine.max_weight(),
-                mine.min_id(), mine.max_id()] == \
-               [whoosh.weight(), whoosh.doc_frequency(), whoosh.min_length(), whoosh.max_length(),
-                whoosh.max_weight(), whoosh.min_id(), whoosh.max_id()], term
-        assert _blocks(ours, *term) == _blocks(theirs, *term), term
-
-
-@pytest.mark.parametrize("text", [
-    "The harbour, the HARBOUR and the harbours of the U.S. in 2025",
-    "a an the of", "", "İstanbul İSTANBUL straße ΣΟΦΙΑΣ café-au-lait al-Assad's", "x " * 300 + "end",
-])
-def test_term_positions_are_what_the_analyzer_indexes(text):
-    analyzer = NewsAnalyzer()
-    expected: dict[str, list[int]] = {}
-    for token in analyzer(text, positions=True, mode="index"):
-        expected.setdefault(token.text, []).append(token.pos)
-    found, length = analyzer.term_positions(text)
-    assert {term: at if isinstance(at, list) else [at] for term, at in found.items()} == expected
-    assert length == sum(map(len, expected.values()))
-
-
-def test_var_bytes_column_is_written_as_whoosh_writes_it(tmp_path):
-    values = {0: b"alpha", 3: b"", 4: b"b" * 300, 7: b"gamma"}  # gaps, an empty value, long lengths, none at the end
-    written = []
-    for name, writer_of in (("ours", lambda f: _VarBytesWriter(f, 4)),
-                            ("whoosh", VarBytesColumn(write_offsets_cutoff=4).writer)):
-        with open(tmp_path / name, "wb") as handle:
-            dbfile = StructFile(handle)
-            writer = writer_of(dbfile)
-            for docnum, value in values.items():
-                writer.add(docnum, value)
-            writer.finish(10)
-            dbfile.flush()
-        written.append((tmp_path / name).read_bytes())
-    assert written[0] == written[1]
+        EmbeddedBackend(tmp_path / "nothing").stats()
 
 
 def _stored_in_order(path: Path) -> list[dict]:
@@ -280,7 +187,7 @@ def test_worker_processes_build_the_same_index_in_the_same_order(tmp_path, monke
     sources = [*SOURCES, tmp_path / "more"]
     single, several = tmp_path / "single", tmp_path / "several"
     build_index(single, sources, procs=1)
-    monkeypatch.setattr("searchapp.indexing.ARTICLES_PER_PROCESS", 4)
+    monkeypatch.setattr("searchapp.backends.embedded.build.ARTICLES_PER_PROCESS", 4)
     seen = []
     summary = build_index(several, sources, procs=3, progress=seen.append)
     assert (summary.articles, summary.paragraphs) == (ARTICLES + 40, PARAGRAPHS + 120)
@@ -292,7 +199,7 @@ def test_worker_processes_build_the_same_index_in_the_same_order(tmp_path, monke
     words = [(current_generation(path) / "words.tsv").read_text() for path in (single, several)]
     assert words[0] == words[1]
     for query in ("putin", "harbour ferry", '"naval base"', "market OR bread"):
-        pages = [Search(path, cache_size=0).search(make_request(query)) for path in (single, several)]
+        pages = [EmbeddedBackend(path, cache_size=0).search(make_request(query)) for path in (single, several)]
         assert [(h.id, h.score) for h in pages[0].hits] == [(h.id, h.score) for h in pages[1].hits]
 
 
@@ -300,9 +207,9 @@ def test_a_failing_worker_fails_the_build_and_keeps_the_live_index(tmp_path, mon
     path = tmp_path / "index"
     build_index(path, SOURCES)
     live = current_generation(path)
-    monkeypatch.setattr("searchapp.indexing.ARTICLES_PER_PROCESS", 2)
+    monkeypatch.setattr("searchapp.backends.embedded.build.ARTICLES_PER_PROCESS", 2)
     # This process builds the first run with the rules; the worker process, told "nonsense", fails.
-    monkeypatch.setattr("searchapp.indexing.split_paragraphs", lambda article, entities: split_paragraphs(article))
+    monkeypatch.setattr("searchapp.backends.embedded.segments.split_paragraphs", lambda article, entities: split_paragraphs(article))
     with pytest.raises(SearchIndexError, match="an indexing process failed:(.|\n)*unknown entity extractor"):
         build_index(path, SOURCES, procs=2, entities="nonsense")
     assert current_generation(path) == live and doc_count(path) == PARAGRAPHS
@@ -375,7 +282,7 @@ def test_update_adds_replaces_deletes_and_keeps_unchanged(tmp_path, write_articl
     assert sorted(docs) == ["alpha-p1", "alpha-p2", "beta-p1", "delta-p1", "delta-p2", "w1-p1"]
     assert docs["beta-p1"]["text"] == "Beta ferry one."
     assert doc_count(path) == 6
-    assert index_stats(path)["updated_at"] != ""
+    assert EmbeddedBackend(path).stats()["updated_at"] != ""
     assert update_index(path, [src]).unchanged == 4
 
 
@@ -387,23 +294,29 @@ def _replace_alpha_paragraph(tmp_path: Path, write_article) -> tuple[Path, Path]
     return src, path
 
 
-def test_open_handle_sees_an_update_once_and_without_the_replaced_paragraph(tmp_path, write_article, monkeypatch):
+def test_a_snapshot_sees_an_update_once_and_without_the_replaced_paragraph(tmp_path, write_article, monkeypatch):
     src, path = _replace_alpha_paragraph(tmp_path, write_article)
-    monkeypatch.setattr("searchapp.indexing.REFRESH_SECONDS", 0)
-    handle = IndexHandle(path)
-    assert handle.searcher().doc_count() == 2
-    write_article(src, "alpha", "Alpha", ["The ferry is late."])
-    assert update_index(path, [src]).replaced == 1
-    searcher = handle.searcher()
-    texts = sorted(fields["text"] for fields in searcher.all_stored_fields())
-    assert (searcher.doc_count(), texts) == (2, ["Nothing changes here.", "The ferry is late."])
-    assert [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(article_id="alpha")] == ["alpha-p1"]
+    monkeypatch.setattr("searchapp.backends.embedded.snapshot.REFRESH_SECONDS", 0)
+    snapshots = Snapshots(path)
+    with snapshots.acquire() as before:
+        assert before.searcher().doc_count() == 2
+        write_article(src, "alpha", "Alpha", ["The ferry is late."])
+        assert update_index(path, [src]).replaced == 1
+        with snapshots.acquire() as after:
+            searcher = after.searcher()
+            texts = sorted(fields["text"] for fields in searcher.all_stored_fields())
+            assert (searcher.doc_count(), texts) == (2, ["Nothing changes here.", "The ferry is late."])
+            assert [searcher.stored_fields(n)["id"] for n in searcher.document_numbers(article_id="alpha")] == \
+                ["alpha-p1"]
+        old = sorted(fields["text"] for fields in before.searcher().all_stored_fields())
+        assert old == ["Nothing changes here.", "The harbour is calm."], "a held snapshot keeps its version"
+    assert before.closed and not after.closed
 
 
 def test_search_finds_an_update_at_once(tmp_path, write_article, monkeypatch):
     src, path = _replace_alpha_paragraph(tmp_path, write_article)
-    monkeypatch.setattr("searchapp.indexing.REFRESH_SECONDS", 0)
-    search = Search(path, cache_size=0)
+    monkeypatch.setattr("searchapp.backends.embedded.snapshot.REFRESH_SECONDS", 0)
+    search = EmbeddedBackend(path, cache_size=0)
     assert search.search(make_request("harbour")).total == 1
     write_article(src, "alpha", "Alpha", ["The ferry is late."])
     update_index(path, [src])
@@ -487,7 +400,7 @@ def test_lock_of_a_sigkilled_process_does_not_block(tmp_path):
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
             from pathlib import Path
-            from searchapp.indexing import writer_lock
+            from searchapp.backends.embedded.generations import writer_lock
             with writer_lock(Path({str(path)!r})):
                 print("locked", flush=True)
                 time.sleep(60)
@@ -512,11 +425,12 @@ def test_lock_of_a_sigkilled_process_does_not_block(tmp_path):
 READER = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    import searchapp.indexing
-    searchapp.indexing.REFRESH_SECONDS = 0  # look for a new generation on every search
-    from searchapp.search import Search, make_request
+    import searchapp.backends.embedded.snapshot
+    searchapp.backends.embedded.snapshot.REFRESH_SECONDS = 0  # look for a new version on every search
+    from searchapp.backends.embedded import EmbeddedBackend
+    from searchapp.search import make_request
 
-    search, stop = Search(Path(sys.argv[1]), cache_size=0), Path(sys.argv[2])
+    search, stop = EmbeddedBackend(Path(sys.argv[1]), cache_size=0), Path(sys.argv[2])
     seen = []
     while not stop.exists():
         try:
@@ -582,7 +496,7 @@ def test_builds_killed_at_any_moment_leave_the_previous_index_serving(tmp_path, 
 
         count = doc_count(path)
         assert count in (previous, BIG), f"trial {trial}: {count} documents"
-        assert Search(path, cache_size=0).search(make_request("")).total == count
+        assert EmbeddedBackend(path, cache_size=0).search(make_request("")).total == count
         assert len(folders(path, "gen")) <= GENERATIONS_KEPT, folders(path, "gen")
         assert len(folders(path, "build")) <= 1
         killed_mid_build += count == previous and process.returncode == -signal.SIGKILL

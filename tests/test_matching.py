@@ -13,13 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchapp.articles import sample_sources
-from searchapp.indexing import build_index, current_generation, open_index, update_index
-from searchapp.search.facets import FACETS, FacetColumns
-from searchapp.search.matching import (
-    Postings, Scored, best, contains, first_in_order, intersect, sort_ranks, union_docs,
+from searchapp.backends.embedded.build import build_index
+from searchapp.backends.embedded.facet_counts import FacetColumns
+from searchapp.backends.embedded.generations import current_generation
+from searchapp.backends.embedded.matching import (
+    Scored, best, contains, first_in_order, intersect, sort_ranks, union_docs,
 )
-from searchapp.search.query import _parser
-from searchapp.term_arrays import SegmentArrays, write_term_arrays
+from searchapp.backends.embedded.query import _parser
+from searchapp.backends.embedded.snapshot import Snapshots
+from searchapp.backends.embedded.term_arrays import SegmentArrays
+from searchapp.backends.embedded.update import update_index
+from searchapp.backends.embedded.whoosh_compat import raw_postings
+from searchapp.search.facets import FACETS
 from whoosh import qparser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -33,53 +38,65 @@ def _whoosh_scores(searcher, q) -> dict[int, float]:
     return {hit.docnum: hit.score for hit in searcher.search(q, limit=None)}
 
 
-@pytest.fixture(scope="module", params=["written by the build", "read back from Whoosh's files"])
+def _snapshot(path: Path):
+    return Snapshots(path).acquire()
+
+
+@pytest.fixture(scope="module", params=["written by a build", "written by a build and an update"])
 def arrays_index(sample_index, tmp_path_factory, request) -> Path:
-    """The sample index with its term arrays as the build wrote them, or as `write_term_arrays`
-    writes them from Whoosh's files (as after an update)."""
-    if request.param == "written by the build":
+    """The sample index as one build wrote it, or as a build of the sample and an update that adds
+    the fixtures and replaces one article wrote it (two segments, deleted paragraphs)."""
+    if request.param == "written by a build":
         return sample_index
-    path = tmp_path_factory.mktemp("arrays") / "index"
-    shutil.copytree(sample_index, path, symlinks=True)
-    for folder in current_generation(path).glob("arrays-*"):
-        shutil.rmtree(folder)
-    write_term_arrays(current_generation(path))
+    base = tmp_path_factory.mktemp("arrays")
+    sources = base / "sources"
+    shutil.copytree(FIXTURES, sources)
+    path = base / "index"
+    build_index(path, [*sample_sources(), sources])
+    (sources / "bakery-cp1252.txt").write_text("Bakery news\n\nThe bakery on the harbour sells bread to Russia.\n")
+    update_index(path, [sources])
     return path
 
 
 def test_term_arrays_hold_every_posting_of_the_searched_fields(arrays_index):
     generation = current_generation(arrays_index)
-    with open_index(arrays_index).searcher() as searcher:
-        (segment, _), = searcher.reader().leaf_readers()
-        arrays = SegmentArrays.of(generation, segment.segment().segment_id())
-        for fieldname in ("title", "text"):
-            terms = list(segment.lexicon(fieldname))
-            assert len(terms) > 40
-            for term in terms:
-                matcher = segment.postings(fieldname, term)
-                expected = list(matcher.items_as("weight"))
-                docs, weights = arrays.postings(fieldname, term)
-                assert list(zip(docs.tolist(), weights.tolist())) == expected, term
-                positions, position_docs = arrays.positions(fieldname, term)
-                expected_positions = [(doc, position) for doc, found in segment.postings(fieldname, term).items_as("positions")
-                                      for position in found]
-                assert list(zip(position_docs.tolist(), positions.tolist())) == expected_positions, term
-            assert len(arrays.postings(fieldname, b"zzznotaterm")[0]) == 0
+    with _snapshot(arrays_index) as snap:
+        for segment, _ in snap.searcher().reader().leaf_readers():
+            arrays = SegmentArrays.of(generation, segment.segment().segment_id())
+            for fieldname in ("title", "text"):
+                terms = list(segment.lexicon(fieldname))
+                assert terms
+                for term in terms:
+                    expected = list(raw_postings(segment, fieldname, term).items_as("weight"))  # deleted ones too
+                    docs, weights = arrays.postings(fieldname, term)
+                    assert list(zip(docs.tolist(), weights.tolist())) == expected, term
+                    positions, position_docs = arrays.positions(fieldname, term)
+                    expected_positions = [(doc, position)
+                                          for doc, found in raw_postings(segment, fieldname, term).items_as("positions")
+                                          for position in found]
+                    assert list(zip(position_docs.tolist(), positions.tolist())) == expected_positions, term
+                assert len(arrays.postings(fieldname, b"zzznotaterm")[0]) == 0
 
 
 @pytest.mark.parametrize("with_arrays", [False, True], ids=["whoosh blocks", "term arrays"])
 @pytest.mark.parametrize("text", QUERIES)
-def test_documents_and_scores_are_whooshs(arrays_index, text, with_arrays):
-    with open_index(arrays_index).searcher() as searcher:
+def test_documents_and_scores_are_whooshs(arrays_index, text, with_arrays, tmp_path, caplog):
+    if not with_arrays:  # a damaged index: the search reads Whoosh's blocks instead, and says so
+        shutil.copytree(arrays_index, tmp_path / "index", symlinks=True)
+        arrays_index = tmp_path / "index"
+        for folder in current_generation(arrays_index).glob("arrays-*"):
+            shutil.rmtree(folder)
+    with _snapshot(arrays_index) as snap:
+        searcher = snap.searcher()
         q = _parser(searcher.schema, qparser.AndGroup).parse(text)
-        postings = Postings(searcher, current_generation(arrays_index) if with_arrays else None)
-        found = postings.evaluate(searcher, q)
+        found = snap.postings.evaluate(q)
         expected = _whoosh_scores(searcher, q)
         assert found.docs.tolist() == sorted(expected)
         # A phrase is scored as the sum of its words (not Whoosh's span score); a raw prefix is not
         # scored (the search expands prefixes into words first).
         if not any(mark in text for mark in '"*'):
             assert found.scores.tolist() == pytest.approx([expected[d] for d in found.docs.tolist()], rel=1e-5)
+    assert with_arrays or "term arrays of segment" in caplog.text
 
 
 def test_deleted_paragraphs_never_match(tmp_path):
@@ -91,18 +108,19 @@ def test_deleted_paragraphs_never_match(tmp_path):
     build_index(tmp_path / "index", [sources])
     (sources / "bakery-cp1252.txt").unlink()
     update_index(tmp_path / "index", [sources])
-    with open_index(tmp_path / "index").searcher() as searcher:
+    with _snapshot(tmp_path / "index") as snap:
+        searcher, postings = snap.searcher(), snap.postings
         assert searcher.doc_count() < searcher.doc_count_all(), "the update left deleted paragraphs in the segment"
-        postings = Postings(searcher)
         assert postings.everything().tolist() == sorted(searcher.reader().all_doc_ids())
-        assert len(postings.term(searcher, "text", "bakeri")) == 0
+        assert len(postings.term("text", "bakeri")) == 0
         q = _parser(searcher.schema, qparser.AndGroup).parse("award OR russia")
-        assert postings.evaluate(searcher, q).docs.tolist() == sorted(_whoosh_scores(searcher, q))
+        assert postings.evaluate(q).docs.tolist() == sorted(_whoosh_scores(searcher, q))
 
 
 def test_facet_counts_equal_counting_stored_values(sample_index):
     rng = random.Random(7)
-    with open_index(sample_index).searcher() as searcher:
+    with _snapshot(sample_index) as snap:
+        searcher = snap.searcher()
         columns = FacetColumns(searcher.reader())
         stored = [searcher.stored_fields(n) for n in range(searcher.doc_count_all())]
         for _ in range(20):
@@ -149,10 +167,10 @@ def test_snippet_fragments_are_whooshs():
     """Fragments cut and chosen as Whoosh's ContextFragmenter and basic scorer would (no tie for third place here)."""
     from whoosh import highlight
 
-    from searchapp.indexing import stemming_analyzer
-    from searchapp.search.highlighting import BETWEEN, snippet
+    from searchapp.backends.embedded.analysis import NewsAnalyzer
+    from searchapp.search.highlighting import BETWEEN, WordTerms, snippet
 
-    analyzer = stemming_analyzer()
+    analyzer = NewsAnalyzer()
     filler = "the council met again on a grey and windy morning to talk about other things " * 2
     text = (f"Ferry <services> resumed. {filler} Ferries & ferry workers welcomed the services plan. {filler}"
             f"A single ferry sailed. {filler} The end of ferry services.")
@@ -169,7 +187,8 @@ def test_snippet_fragments_are_whooshs():
 
     expected = highlight.highlight(text, frozenset(terms), analyzer,
                                    highlight.ContextFragmenter(maxchars=220, surround=60), Formatter(), top=3)
-    assert str(snippet(text, terms, analyzer)) == expected
+    word_terms = WordTerms(lambda word: next((t.text for t in analyzer(word, mode="query")), ""))
+    assert str(snippet(text, terms, word_terms)) == expected
     assert "&lt;services&gt;" not in expected and "<mark>Ferries</mark> &amp; <mark>ferry</mark>" in expected
 
 
@@ -182,7 +201,6 @@ def test_a_very_long_word_is_found_without_widening_the_term_arrays(tmp_path):
     generation = current_generation(tmp_path / "index")
     (terms_file,) = generation.glob("arrays-*/text.terms.npy")
     assert np.load(terms_file).dtype.itemsize <= 64
-    with open_index(tmp_path / "index").searcher() as searcher:
-        postings = Postings(searcher, generation)
-        assert len(postings.term(searcher, "text", long_word)) == 1
-        assert len(postings.term(searcher, "text", "harbour")) == 2
+    with _snapshot(tmp_path / "index") as snap:
+        assert len(snap.postings.term("text", long_word)) == 1
+        assert len(snap.postings.term("text", "harbour")) == 2

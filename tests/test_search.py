@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from searchapp.search import InvalidSearch, Limits, Search, make_request
-from searchapp.search.query import MAX_EXPANSION
+from searchapp.backends.embedded import EmbeddedBackend as Search
+from searchapp.search import InvalidSearch, Limits, make_request
+from searchapp.backends.embedded.query import MAX_EXPANSION
 
 ARTICLE = "syria-russia-strategic-ties-2025-02-12"
 
@@ -82,8 +83,8 @@ def test_a_typo_falls_back_to_close_spellings_and_suggests_a_correction(search):
 @pytest.mark.parametrize("typo", ["tartsu", "tartu", "tarrtus", "tartis", "khmeimmim"])
 def test_close_words_take_one_edit_before_two(typo):
     """Swapped neighbours, a missing, an extra or a wrong letter are one edit; two edits only when none is."""
-    from searchapp.lexicon import Lexicon
-    from searchapp.search.query import close_words
+    from searchapp.backends.embedded.lexicon import Lexicon
+    from searchapp.backends.embedded.query import close_words
 
     lexicon = Lexicon(Counter({"tartus": 5, "tarts": 1, "startups": 9, "khmeimim": 2, "khmer": 7}))
     found = close_words(typo, lexicon)[typo]
@@ -167,10 +168,10 @@ def test_nonsense_queries_give_a_page_not_an_exception(search, q):
 def test_leading_wildcards_are_refused_and_expansions_capped(search):
     page = run(search, "*a*")
     assert any("cannot start with" in n for n in page.notices)
-    from searchapp.search.query import parse_query
+    from searchapp.backends.embedded.query import parse_query
 
-    searcher = search.handle.searcher()
-    expanded = parse_query("a*", searcher, search._reader_state(searcher).lexicon, typing=False).query
+    with search.snapshots.acquire() as snap:
+        expanded = parse_query("a*", snap, typing=False).query
     assert len(list(expanded.leaves())) <= 2 * MAX_EXPANSION
 
 
@@ -189,7 +190,7 @@ def test_invalid_requests_say_what_to_fix(values, message):
 
 def test_each_search_is_bounded_by_the_time_limit(tmp_path):
     """A huge OR query over a corpus big enough to be slow stops at the limit with the hits so far."""
-    from searchapp.indexing import build_index
+    from searchapp.backends.embedded.build import build_index
 
     words = [f"w{n:04d}" for n in range(400)]
     lines = [
@@ -212,7 +213,7 @@ def test_each_search_is_bounded_by_the_time_limit(tmp_path):
 
 
 def test_results_are_cached_per_index_generation(tmp_path):
-    from searchapp.indexing import build_index
+    from searchapp.backends.embedded.build import build_index
     from searchapp.articles import sample_sources
 
     build_index(tmp_path / "index", sample_sources())

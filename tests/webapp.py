@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from searchapp import create_app
 from searchapp.articles import sample_sources
-from searchapp.indexing import build_index
+from searchapp.backends.embedded.build import build_index
 
 EVIL_TEXT = 'Officials said <script>alert("x")</script> and <img src=x onerror=alert(1)> appeared in the election report.'
 

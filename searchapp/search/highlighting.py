@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 import re
 from collections import deque
+from collections.abc import Callable
 
 from markupsafe import Markup
 
-from ..lexicon import WORD_PATTERN
+from ..fields import WORD_PATTERN
 
 FRAGMENTS = 3
 FRAGMENT_CHARS = 220
@@ -22,7 +23,7 @@ SURROUND_CHARS = 60  # context around the matches of a fragment
 OPENING_CHARS = 240
 WHOLE_PARAGRAPH_CHARS = 360  # shorter paragraphs are shown whole, not in fragments
 BETWEEN = " … "
-_WORD = re.compile(WORD_PATTERN)  # the analyzer's own tokens
+_WORD = re.compile(WORD_PATTERN)  # the engines' own words
 
 Word = tuple[int, int, bool, str]  # start, end, whether it matched, its analyzed text
 Fragment = tuple[int, int, list[Word]]  # start, end, the matched words in it
@@ -36,36 +37,35 @@ def opening(text: str) -> Markup:
     return Markup(html.escape(text[: cut if cut > 0 else OPENING_CHARS], quote=False) + " …")
 
 
-class _Analyzed:
-    """Each word as its analyzer indexes it ('' for a stop word), remembered: a page of
-    hits repeats the same words, and analyzing a word alone is slow."""
+class WordTerms:
+    """Each word as the index has it ('' for a stop word), remembered: a page of hits repeats the
+    same words, and analyzing a word alone is slow. One per index version (its snapshot owns it),
+    so the memory goes with the version."""
 
     LIMIT = 200_000
 
-    def __init__(self):
-        self._by_analyzer: dict[int, dict[str, str]] = {}
+    def __init__(self, term_of: Callable[[str], str]):
+        self._term_of = term_of
+        self._known: dict[str, str] = {}
 
-    def words(self, text: str, analyzer) -> tuple[list[re.Match], list[str]]:
+    def words(self, text: str) -> tuple[list[re.Match], list[str]]:
         """The words of `text` and what each is in the index, found by C loops where possible."""
-        known = self._by_analyzer.setdefault(id(analyzer), {})
+        known = self._known
         if len(known) > self.LIMIT:
             known.clear()
         words = _WORD.findall(text)
         for word in set(words).difference(known):
-            known[word] = next((t.text for t in analyzer(word, mode="query")), "")
+            known[word] = self._term_of(word)
         return list(_WORD.finditer(text)), list(map(known.__getitem__, words))
 
 
-_ANALYZED = _Analyzed()
-
-
-def _words(text: str, terms: set[str], analyzer) -> list[Word]:
-    matches, analyzed = _ANALYZED.words(text, analyzer)
+def _words(text: str, terms: set[str], word_terms: WordTerms) -> list[Word]:
+    matches, analyzed = word_terms.words(text)
     return [(*match.span(), term in terms, term) for match, term in zip(matches, analyzed)]
 
 
-def _matched(text: str, terms: set[str], analyzer) -> list[Word]:
-    matches, analyzed = _ANALYZED.words(text, analyzer)
+def _matched(text: str, terms: set[str], word_terms: WordTerms) -> list[Word]:
+    matches, analyzed = word_terms.words(text)
     return [(*matches[i].span(), True, term) for i, term in enumerate(analyzed) if term in terms]
 
 
@@ -81,9 +81,9 @@ def _format(text: str, start: int, end: int, matches: list[Word]) -> str:
     return "".join(output)
 
 
-def mark(text: str, terms: set[str], analyzer) -> tuple[Markup, bool]:
+def mark(text: str, terms: set[str], word_terms: WordTerms) -> tuple[Markup, bool]:
     """The whole text, escaped, with the words that analyze to `terms` marked; and whether any was."""
-    matches = _matched(text, terms, analyzer) if terms else []
+    matches = _matched(text, terms, word_terms) if terms else []
     if not matches:
         return Markup(html.escape(text, quote=False)), False
     return Markup(_format(text, 0, len(text), matches)), True
@@ -129,13 +129,13 @@ def _score(fragment: Fragment) -> int:
     return len(matches) * (len({word[3] for word in matches}) * 100 or 1)
 
 
-def snippet(text: str, terms: set[str], analyzer) -> Markup:
+def snippet(text: str, terms: set[str], word_terms: WordTerms) -> Markup:
     """A hit's paragraph: whole when short, else up to FRAGMENTS fragments around the
     matches, in text order; its opening words when only the title matched."""
     if len(text) <= WHOLE_PARAGRAPH_CHARS:
-        marked, matched = mark(text, terms, analyzer)
+        marked, matched = mark(text, terms, word_terms)
         return marked if matched else opening(text)
-    fragments = _fragments(_words(text, terms, analyzer)) if terms else []
+    fragments = _fragments(_words(text, terms, word_terms)) if terms else []
     if not fragments:
         return opening(text)
     best = sorted(range(len(fragments)), key=lambda n: -_score(fragments[n]))[:FRAGMENTS]

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from markupsafe import Markup
 
+from ..errors import InvalidSearch
 from .facets import FACETS, FACETS_BY_NAME, Facet
-from .query import clean_query_text
 
 SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
-class InvalidSearch(ValueError):
-    """Search parameters that cannot be understood; the message says what to fix."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-class ArticleNotFound(LookupError):
-    def __init__(self, article_id: str):
-        super().__init__(f"There is no article {article_id!r} in the index.")
+def clean_query_text(text: str) -> str:
+    """The query without control characters, lone surrogates (from undecodable
+    command-line bytes) as U+FFFD, and spaces folded."""
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from flask import Blueprint, Flask, current_app, jsonify, make_response, render_
 from werkzeug.exceptions import HTTPException
 
 from ..config import Settings
-from ..indexing import SearchIndexError
-from ..search import ArticleNotFound, InvalidSearch, Limits, Search, SearchRequest, make_request
+from ..backends import Backend, open_backend
+from ..errors import ArticleNotFound, InvalidSearch, SearchIndexError
+from ..search import SearchRequest, make_request
 from ..search.facets import FACETS_BY_NAME
 from . import guard
 from .views import entity_links, request_params, results_context, url_with
@@ -29,7 +30,7 @@ def _settings() -> Settings:
     return current_app.extensions["searchapp.settings"]
 
 
-def _search() -> Search:
+def _search() -> Backend:
     return current_app.extensions["searchapp.search"]
 
 
@@ -153,11 +154,7 @@ def _unexpected(error: Exception):
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["searchapp.settings"] = settings
-    app.extensions["searchapp.search"] = Search(
-        settings.index,
-        Limits(settings.max_query_length, settings.max_page, settings.max_per_page, settings.search_time_limit),
-        cache_size=settings.cache_size,
-    )
+    app.extensions["searchapp.search"] = open_backend(settings)
     app.register_blueprint(bp)
     from . import embed; app.register_blueprint(embed.bp)  # noqa: E702 (embed imports this module)
     app.register_error_handler(ArticleNotFound, _not_found)

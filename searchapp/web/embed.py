@@ -11,8 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from ..indexing import SearchIndexError
-from ..search import InvalidSearch
+from ..errors import InvalidSearch, SearchIndexError
 from . import _parse_search_args, _search, _settings
 from .views import hit_views, search_url
 

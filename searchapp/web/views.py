@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import url_for
 
 from ..search import FACETS, SORTS, ArticleView, Hit, SearchPage, SearchRequest
-from ..search.facets import FACETS_BY_NAME, value_label
+from ..search.facets import FACETS_BY_NAME
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def facet_blocks(page: SearchPage, per_page: int) -> list[FacetBlock]:
 def chips(page: SearchPage, per_page: int) -> list[Chip]:
     labels = {(f.name, v.value): v.label for f in page.facets for v in f.values}
     return [
-        Chip(FACETS_BY_NAME[name].label, labels.get((name, value)) or value_label(FACETS_BY_NAME[name], value),
+        Chip(FACETS_BY_NAME[name].label, labels.get((name, value)) or FACETS_BY_NAME[name].value_label(value),
              search_url(toggled(page.request, name, value), per_page))
         for name, values in page.request.filters
         for value in values

@@ -4,8 +4,8 @@ Whoosh's `SegmentWriter` makes a tuple of every posting, sorts them all in a
 pool, then looks each posting's field length up again while it writes: most
 of the time of a build. `SegmentBuilder` keeps each field's postings in a dict
 (term -> document numbers, weights, values) as documents come, and at the end
-writes the terms in order straight into Whoosh's W3 files, and the searched
-fields' postings as the segment's term arrays (`term_arrays.py`) too.
+writes the terms in order straight into Whoosh's W3 files, handing the searched
+fields' postings to a sink on the way (the engine's term arrays).
 
 The result is a normal Whoosh segment with the same terms, postings, stored
 fields, columns and field lengths as `SegmentWriter` writes (a test compares
@@ -23,10 +23,9 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import accumulate, repeat
 from operator import sub
-from pathlib import Path
 from pickle import dumps
 from struct import Struct
 
@@ -43,10 +42,11 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import GrowableArray
 
-from .term_arrays import FIELDS as ARRAY_FIELDS
-from .term_arrays import FieldArrays, write_segment_arrays
 
 INDEX_NAME = "MAIN"  # Whoosh's default
+# A searched field's postings of one term, in term order: field, term, documents, weights, flat
+# word positions and how many positions each posting has.
+PostingsSink = Callable[[str, bytes, list[int], list[float], list[int], list[int]], None]
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 PICKLE_PROTOCOL = 5
 COMPRESSION = 3  # zlib level, Whoosh's
@@ -168,8 +168,10 @@ def _encode_positions(positions: list[int]) -> bytes:
 class SegmentBuilder:
     """Collects documents and writes them as one new segment of the index in `storage`."""
 
-    def __init__(self, storage: Storage, schema: Schema, codec: W3Codec, indexname: str = INDEX_NAME):
+    def __init__(self, storage: Storage, schema: Schema, codec: W3Codec, postings_sink: PostingsSink | None = None,
+                 indexname: str = INDEX_NAME):
         self.storage = storage
+        self._sink = postings_sink
         self.codec = codec
         self.segment: Segment = codec.new_segment(storage, indexname)
         self.doccount = 0
@@ -287,7 +289,6 @@ class SegmentBuilder:
         table = _TermTable(terms_file)
         fieldmap = table.extras["fieldmap"] = {}
         writer = _PostingsWriter(postings_file)
-        term_arrays: dict[str, FieldArrays] = {}
         for f in self._fields:
             if not f.terms:
                 continue
@@ -295,19 +296,18 @@ class SegmentBuilder:
             fieldmap[f.name] = len(fieldmap)
             lengths = f.lengths if f.scorable else None
             rows = []
-            arrays = term_arrays[f.name] = FieldArrays() if f.fast and f.name in ARRAY_FIELDS else None
+            sink = self._sink if f.fast and self._sink is not None else None
             for term in sorted(f.terms):
                 docs, weights, values = self._term_postings(f, f.terms[term])
                 key = term.encode("utf-8") if f.fast else term
                 rows.append((prefix + key, writer.term(docs, weights, values, f.fixed_size, lengths)))
-                if arrays is not None:
-                    arrays.add(key, docs, weights, *_positions(f.terms[term][1::2]))
+                if sink is not None:
+                    sink(f.name, key, docs, weights, *_positions(f.terms[term][1::2]))
             table.add_sorted(rows)
             f.terms.clear()
             f.cache.clear()
         writer.close()
         table.close()
-        write_segment_arrays(Path(self.storage.folder), self.segment.segment_id(), term_arrays)
 
     def _term_postings(self, f: _Field, flat: list) -> tuple[list[int], list[float], list[bytes]]:
         """Document numbers, weights and encoded values of one term's flat posting list."""

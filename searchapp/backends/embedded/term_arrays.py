@@ -7,7 +7,8 @@ a segment is written, these arrays let a search take a word's document numbers
 and weights as two slices of a memory map: a binary search among the sorted
 terms and no Python loop at all. The operating system's page cache shares the
 files between workers. A segment without arrays (written before they existed)
-is still read block by block.
+is refused by the index format check; terms over MAX_TERM_BYTES are read from
+Whoosh's blocks (`whoosh_compat.posting_arrays`).
 
 Layout, per segment and field, in `arrays-<segment id>/`: `<field>.terms.npy`
 (the sorted terms, fixed-width bytes), `<field>.starts.npy` (where each term's
@@ -19,75 +20,25 @@ positions, int32) with `<field>.position_starts.npy` (where each posting's posit
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Mapping
-from itertools import chain
 from pathlib import Path
-from pickle import loads
 
 import numpy as np
-from whoosh import index as whoosh_index
 from whoosh.reading import IndexReader
-from whoosh.system import _INT_SIZE
 
-FIELDS = ("title", "text")
+from ...fields import SEARCHED
+
+log = logging.getLogger(__name__)
+
+FIELDS = SEARCHED  # the fields whose postings are kept as arrays
 PARTS = ("terms", "starts", "docs", "weights", "positions", "position_starts")
 PREFIX = "arrays-"
 MAX_TERM_BYTES = 64  # longer terms (odd tokens) are left to Whoosh: the terms array is as wide as its longest
 DOCS = np.int32
 WEIGHTS = np.float32
-
-
-def _blocks(matcher):
-    """(ids, weights, values) of each block of a Whoosh leaf matcher's postings.
-
-    Whoosh 3 stores postings in pickled blocks of up to 128; taking a block's
-    ids and weights whole is many times faster than Whoosh's per-posting
-    `next()`. Short posting lists stored inline are read one by one.
-    """
-    if hasattr(matcher, "_read_data"):
-        while matcher.is_active():
-            matcher._read_data()
-            block_ids, block_weights, values = matcher._data
-            ids = np.cumsum(np.array(block_ids, dtype=np.int64))
-            if block_weights is None or isinstance(block_weights, float):
-                weight = 1.0 if block_weights is None else block_weights
-                yield ids, np.full(matcher._blocklength, weight, dtype=WEIGHTS), values
-            else:
-                yield ids, np.array(block_weights, dtype=WEIGHTS), values
-            matcher._next_block()
-        return
-    ids, weights, values = [], [], []
-    while matcher.is_active():
-        ids.append(matcher.id())
-        weights.append(matcher.weight())
-        values.append(matcher.value())
-        matcher.next()
-    yield np.array(ids, dtype=np.int64), np.array(weights, dtype=WEIGHTS), values
-
-
-def posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """Document numbers and weights of a Whoosh leaf matcher's postings."""
-    blocks = list(_blocks(matcher))
-    if not blocks:
-        return np.empty(0, dtype=DOCS), np.empty(0, dtype=WEIGHTS)
-    return np.concatenate([b[0] for b in blocks]).astype(DOCS), np.concatenate([b[1] for b in blocks])
-
-
-def _positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Word positions of each posting, flat, and how many each has.
-
-    Whoosh's `Positions` value is a count and a pickled list of gaps (without
-    the pickle's final stop code); the gaps are summed per posting by one
-    cumulative sum over all of them.
-    """
-    gaps = [loads(value[_INT_SIZE:] + b".") for value in values]
-    counts = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
-    flat = np.fromiter(chain.from_iterable(gaps), dtype=np.int64, count=int(counts.sum()))
-    totals = np.cumsum(flat)
-    before = np.concatenate(([0], totals[np.cumsum(counts)[:-1] - 1])) if len(counts) else counts
-    return (totals - np.repeat(before, counts)).astype(np.int32), counts
 
 
 def _folder(generation: Path, segment_id: str) -> Path:
@@ -129,23 +80,10 @@ class FieldArrays:
             np.save(folder / f"{fieldname}.{part}.npy", array)
 
 
-def _whoosh_postings(segment, fieldname: str) -> FieldArrays:
-    """A segment's postings of a field as Whoosh wrote them."""
-    field = FieldArrays()
-    for term in segment.lexicon(fieldname):
-        matcher = segment.postings(fieldname, term)
-        blocks = list(_blocks(getattr(matcher, "child", matcher)))  # deleted documents too
-        positions = [_positions(values) for _, _, values in blocks]
-        field.add(term, *(np.concatenate(parts).tolist() for parts in (
-            [b[0] for b in blocks], [b[1] for b in blocks], [p[0] for p in positions], [p[1] for p in positions])))
-    return field
-
-
 def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str, FieldArrays]) -> None:
     """Write one segment's arrays from each searched field's postings.
 
-    A segment writer that has the postings at hand calls this directly;
-    `write_term_arrays` reads them back from Whoosh's files instead.
+    The segment builder calls this with the postings it holds in memory.
     """
     staging = generation / f".{PREFIX}{segment_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
@@ -153,24 +91,6 @@ def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str,
     for fieldname in FIELDS:
         fields.get(fieldname, FieldArrays()).save(staging, fieldname)
     os.replace(staging, _folder(generation, segment_id))
-
-
-def write_term_arrays(generation: Path) -> None:
-    """Write the arrays of every segment of the index in `generation` that has none,
-    and remove those of segments that are gone (merged away)."""
-    ix = whoosh_index.open_dir(str(generation))
-    try:
-        with ix.reader() as reader:
-            segments = {segment.segment().segment_id(): segment for segment, _ in reader.leaf_readers()}
-            for segment_id, segment in segments.items():
-                if not _folder(generation, segment_id).is_dir():
-                    write_segment_arrays(generation, segment_id,
-                                         {fieldname: _whoosh_postings(segment, fieldname) for fieldname in FIELDS})
-    finally:
-        ix.close()
-    for folder in generation.glob(f"{PREFIX}*"):
-        if folder.name[len(PREFIX):] not in segments:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 class SegmentArrays:
@@ -184,13 +104,15 @@ class SegmentArrays:
         }
 
     @classmethod
-    def of(cls, generation: Path | None, segment_id: str) -> SegmentArrays | None:
-        """The segment's arrays, or None when it has none (or they cannot be read)."""
-        if generation is None or not _folder(generation, segment_id).is_dir():
-            return None
+    def of(cls, generation: Path, segment_id: str) -> SegmentArrays | None:
+        """The segment's arrays, or None (with a warning: searches read Whoosh's blocks, slower)
+        when they are missing or cannot be read."""
+        folder = _folder(generation, segment_id)
         try:
-            return cls(_folder(generation, segment_id))
-        except (OSError, ValueError):
+            return cls(folder)
+        except (OSError, ValueError) as error:
+            log.warning("term arrays of segment %s in %s cannot be read (%s); searching it reads Whoosh's "
+                        "postings instead, slower: rebuild the index", segment_id, generation, error)
             return None
 
     def holds(self, fieldname: str, term: bytes) -> bool:
@@ -219,6 +141,6 @@ class SegmentArrays:
         return positions[position_starts[first]:position_starts[end]], np.repeat(docs[first:end], counts)
 
 
-def segment_arrays(reader: IndexReader, generation: Path | None) -> list[SegmentArrays | None]:
+def segment_arrays(reader: IndexReader, generation: Path) -> list[SegmentArrays | None]:
     """Each leaf segment's arrays (None where there are none), in the reader's order."""
     return [SegmentArrays.of(generation, segment.segment().segment_id()) for segment, _ in reader.leaf_readers()]

@@ -16,8 +16,9 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...fields import WORD_PATTERN
+
 LEXICON_FILE = "words.tsv"
-WORD_PATTERN = r"\w+(?:\.\w+)*"  # the index's tokenizer too: `al-Assad's` is al / assad / s, `U.S.` one word
 _WORD = re.compile(WORD_PATTERN)
 MAX_WORD = 40
 

@@ -15,16 +15,15 @@ from fnmatch import fnmatchcase
 
 from whoosh import qparser
 from whoosh import query as wq
-from whoosh.searching import Searcher
 from whoosh.spelling import ListCorrector
 
-from ..lexicon import WORD_PATTERN, Lexicon
+from ...fields import WORD_PATTERN
+from ...fields import QUERY_FIELDS, SEARCHED
+from .lexicon import Lexicon
+from .whoosh_compat import prefix_terms
 
-SEARCH_FIELDS = ("title", "text")
-PREFIX_FIELDS = (
-    "title", "text", "section", "author", "source", "topic", "kind", "published", "article_id",
-    "people", "places", "organisations",
-)
+SEARCH_FIELDS = SEARCHED
+PREFIX_FIELDS = QUERY_FIELDS
 MAX_EXPANSION = 12  # words a prefix or wildcard stands for: the most used ones
 MIN_PREFIX = 2
 SUGGESTIONS_PER_WORD = 3
@@ -34,12 +33,7 @@ _NEGATION = re.compile(r"(?:(?<=^)|(?<=[\s(]))-+(?=[\w\"(])")
 _EMPTY_FIELD = re.compile(rf"\b(?:{'|'.join(PREFIX_FIELDS)}):(?=\s|$)")
 _LEADING_WILDCARD = re.compile(r"(?:(?<=^)|(?<=[\s(:]))[*?]+")
 _TRAILING_WORD = re.compile(r"(?:^|[\s(])(?P<word>\w[\w'’.-]*)$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _OPERATORS = {"and", "or", "not", "andnot", "andmaybe", "to"}
-
-
-class QueryError(ValueError):
-    """A query that cannot be understood at all."""
 
 
 @dataclass
@@ -48,17 +42,6 @@ class ParsedQuery:
 
     query: wq.Query
     notices: list[str] = field(default_factory=list)
-
-    @property
-    def is_empty(self) -> bool:
-        return self.query is wq.NullQuery
-
-
-def clean_query_text(text: str) -> str:
-    """The query without control characters, lone surrogates (from undecodable
-    command-line bytes) as U+FFFD, and spaces folded."""
-    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def _parser(schema, group) -> qparser.QueryParser:
@@ -88,15 +71,15 @@ def _prepare(text: str, notices: list[str]) -> str:
     return _NEGATION.sub(" NOT ", text)
 
 
-def parse_query(text: str, searcher: Searcher, lexicon: Lexicon, typing: bool = True) -> ParsedQuery:
-    """Parse, bound and (while typing) prefix-expand a query string."""
+def parse_query(text: str, snap, typing: bool = True) -> ParsedQuery:
+    """Parse, bound and (while typing) prefix-expand a query string, for one version of the index."""
     notices: list[str] = []
     prepared = _prepare(text, notices)
-    parsed = _parser(searcher.schema, qparser.AndGroup).parse(prepared)
-    parsed = bound_expansions(parsed, searcher, lexicon)
+    parsed = _parser(snap.schema, qparser.AndGroup).parse(prepared)
+    parsed = bound_expansions(parsed, snap)
     trailing = _TRAILING_WORD.search(prepared) if typing else None
     if trailing and not trailing["word"].isupper() and trailing["word"].lower() not in _OPERATORS:
-        parsed = expand_last_word(parsed, trailing.start("word"), trailing["word"].lower(), searcher.schema, lexicon)
+        parsed = expand_last_word(parsed, trailing.start("word"), trailing["word"].lower(), snap.schema, snap.lexicon)
     if parsed is wq.NullQuery and plain_words(text):
         notices.append("Your query has only very common words; try more specific ones.")
     return ParsedQuery(parsed.normalize(), notices)
@@ -154,7 +137,7 @@ def expand_last_word(q: wq.Query, start: int, word: str, schema, lexicon: Lexico
     return replace(q)
 
 
-def bound_expansions(q: wq.Query, searcher: Searcher, lexicon: Lexicon) -> wq.Query:
+def bound_expansions(q: wq.Query, snap) -> wq.Query:
     """Prefix and wildcard nodes as an explicit Or of at most MAX_EXPANSION terms.
 
     On the stemmed title and text the words come from the unstemmed lexicon and
@@ -162,14 +145,13 @@ def bound_expansions(q: wq.Query, searcher: Searcher, lexicon: Lexicon) -> wq.Qu
     """
     if isinstance(q, wq.Prefix | wq.Wildcard):
         if q.fieldname in SEARCH_FIELDS:
-            words = _lexicon_matches(q, lexicon)
-            terms = _prefix_terms(q.fieldname, words, searcher.schema)
+            words = _lexicon_matches(q, snap.lexicon)
+            terms = _prefix_terms(q.fieldname, words, snap.schema)
         else:
-            found = _limited(q._btexts(searcher.reader()), MAX_EXPANSION)
-            terms = [wq.Term(q.fieldname, w.decode("utf-8") if isinstance(w, bytes) else w) for w in found]
+            terms = [wq.Term(q.fieldname, word) for word in prefix_terms(q, snap.searcher().reader(), MAX_EXPANSION)]
         return wq.Or(terms, boost=q.boost) if terms else wq.NullQuery
     if list(q.children()):
-        return q.apply(lambda child: bound_expansions(child, searcher, lexicon))
+        return q.apply(lambda child: bound_expansions(child, snap))
     return q
 
 
@@ -182,13 +164,6 @@ def _lexicon_matches(q: wq.Prefix | wq.Wildcard, lexicon: Lexicon) -> list[str]:
         return []
     candidates = lexicon.completions(literal, limit=MAX_EXPANSION * 20)
     return [word for word in candidates if fnmatchcase(word, pattern)][:MAX_EXPANSION]
-
-
-def _limited(iterable, limit: int):
-    for number, item in enumerate(iterable):
-        if number >= limit:
-            return
-        yield item
 
 
 def _one_edit_away(word: str, lexicon: Lexicon) -> list[str]:

@@ -15,16 +15,13 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-from whoosh.reading import IndexReader, TermNotFound
-from whoosh.searching import Searcher
-from whoosh.util.numeric import byte_to_length
+from whoosh.reading import TermNotFound
 
-from ..term_arrays import posting_arrays, segment_arrays
+from .term_arrays import segment_arrays
+from .whoosh_compat import field_lengths, posting_arrays
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults
 TERM_CACHE_POSTINGS = 4_000_000  # postings kept in cached term arrays, summed (8 bytes each)
@@ -32,11 +29,14 @@ DENSE_FRACTION = 32  # set operations on more than 1/32 of the documents use den
 
 DOCS = np.int32
 SCORES = np.float32
-_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=SCORES)
 
 
 class TimeUp(Exception):
-    """The search passed its time limit."""
+    """The search passed its time limit; `found` is what matched a part of the query by then."""
+
+    def __init__(self, found: Scored | None = None):
+        super().__init__("time is up")
+        self.found = found
 
 
 class Deadline:
@@ -150,35 +150,18 @@ def _intersection(parts: list[Scored], size: int) -> Scored:
     return result
 
 
-def _field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
-    """Every document's length of a scored field, as BM25F sees it (Whoosh's byte-rounded lengths).
-
-    Read from Whoosh's lengths column directly: asking `doc_field_length` per
-    document would take seconds at a million paragraphs.
-    """
-    parts = []
-    for segment, _offset in reader.leaf_readers():
-        column = segment._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        lengths = np.zeros(segment.doc_count_all(), dtype=SCORES)  # a segment may lack the column, or its end
-        if column is not None:
-            stored = np.frombuffer(bytes(column.load()), dtype=np.uint8)[:len(lengths)]
-            lengths[:len(stored)] = _BYTE_LENGTHS[stored]
-        parts.append(lengths)
-    return np.concatenate(parts) if parts else np.empty(0, dtype=SCORES)
-
-
 class Postings:
-    """Scored term arrays and query evaluation for one version of the index.
+    """Scored term arrays and query evaluation for one version of the index (its `Snapshot`).
 
-    Shared by every thread's searcher of that version; each call names the
-    calling thread's own searcher (Whoosh searchers are not thread-safe, but
-    their document numbers are the same).
+    Shared by every thread; what needs Whoosh asks the snapshot for the
+    calling thread's own searcher of that same version.
     """
 
-    def __init__(self, searcher: Searcher, generation: Path | None = None):
-        reader = searcher.reader()
+    def __init__(self, snapshot):
+        self._snapshot = snapshot
+        reader = snapshot.searcher().reader()
         self.size = reader.doc_count_all()
-        self._arrays = segment_arrays(reader, generation)
+        self._arrays = segment_arrays(reader, snapshot.generation)
         self._all = np.fromiter(reader.all_doc_ids(), dtype=DOCS)
         self._every = Scored(self._all, np.zeros(len(self._all), dtype=SCORES))  # what an empty query matches
         self._alive = None
@@ -194,14 +177,14 @@ class Postings:
         """Every document not deleted."""
         return self._all
 
-    def term(self, searcher: Searcher, fieldname: str, text: str) -> Scored:
+    def term(self, fieldname: str, text: str) -> Scored:
         key = (fieldname, text)
         with self._lock:
             found = self._terms.get(key)
             if found is not None:
                 self._terms.move_to_end(key)
                 return found
-        found = self._read_term(searcher, fieldname, text)
+        found = self._read_term(fieldname, text)
         with self._lock:
             if key not in self._terms and len(found) <= TERM_CACHE_POSTINGS // 4:
                 self._terms[key] = found
@@ -211,21 +194,21 @@ class Postings:
                     self._cached_postings -= len(dropped)
         return found
 
-    def term_docs(self, searcher: Searcher, fieldname: str, text: str) -> np.ndarray:
-        return self.term(searcher, fieldname, text).docs
+    def term_docs(self, fieldname: str, text: str) -> np.ndarray:
+        return self.term(fieldname, text).docs
 
-    def _read_term(self, searcher: Searcher, fieldname: str, text: str) -> Scored:
+    def _read_term(self, fieldname: str, text: str) -> Scored:
+        searcher = self._snapshot.searcher()
         docs_parts, weight_parts = [], []
         term = searcher.schema[fieldname].to_bytes(text)
-        for (subsearcher, offset), arrays in zip(searcher.leaf_searchers(), self._arrays):
+        for (segment, offset), arrays in zip(searcher.reader().leaf_readers(), self._arrays):
             if arrays is not None and arrays.holds(fieldname, term):
                 docs, weights = arrays.postings(fieldname, term)
             else:
                 try:
-                    matcher = subsearcher.reader().postings(fieldname, term)
+                    docs, weights = posting_arrays(segment, fieldname, term)
                 except TermNotFound:
                     continue
-                docs, weights = posting_arrays(getattr(matcher, "child", matcher))  # past the deleted-docs filter
             docs_parts.append(docs + DOCS(offset))
             weight_parts.append(weights)
         if not docs_parts:
@@ -234,28 +217,29 @@ class Postings:
         if self._alive is not None:
             keep = self._alive[docs]
             docs, weights = docs[keep], weights[keep]
-        return Scored(docs, self._bm25f(searcher, fieldname, text, docs, weights))
+        return Scored(docs, self._bm25f(fieldname, text, docs, weights))
 
-    def _bm25f(self, searcher: Searcher, fieldname: str, text: str, docs: np.ndarray,
+    def _bm25f(self, fieldname: str, text: str, docs: np.ndarray,
                weights: np.ndarray) -> np.ndarray:
+        searcher = self._snapshot.searcher()
         if not searcher.schema[fieldname].scorable:
             return weights
         idf = SCORES(searcher.idf(fieldname, text))
         average = SCORES(searcher.avg_field_length(fieldname) or 1)
-        lengths = self._field_length_array(searcher, fieldname)[docs]
+        lengths = self._field_length_array(fieldname)[docs]
         return idf * (weights * SCORES(K1 + 1)) / (weights + SCORES(K1) * (SCORES(1 - B) + SCORES(B) * lengths / average))
 
-    def _field_length_array(self, searcher: Searcher, fieldname: str) -> np.ndarray:
+    def _field_length_array(self, fieldname: str) -> np.ndarray:
         lengths = self._lengths.get(fieldname)
         if lengths is None:
-            lengths = self._lengths[fieldname] = _field_lengths(searcher.reader(), fieldname)
+            lengths = self._lengths[fieldname] = field_lengths(self._snapshot.searcher().reader(), fieldname)
         return lengths
 
-    def docs(self, searcher: Searcher, q: wq.Query, deadline: Deadline | None = None) -> np.ndarray:
+    def docs(self, q: wq.Query, deadline: Deadline | None = None) -> np.ndarray:
         """The documents `q` matches (deleted ones left out)."""
-        return self.evaluate(searcher, q, deadline).docs
+        return self.evaluate(q, deadline).docs
 
-    def evaluate(self, searcher: Searcher, q: wq.Query, deadline: Deadline | None = None) -> Scored:
+    def evaluate(self, q: wq.Query, deadline: Deadline | None = None) -> Scored:
         """The documents `q` matches, with their scores as Whoosh's BM25F would sum them."""
         if deadline is not None:
             deadline.check()
@@ -264,68 +248,80 @@ class Postings:
         if isinstance(q, wq.Every):
             return self._every
         if isinstance(q, wq.Term):
-            return self.term(searcher, q.fieldname, q.text).times(q.boost)
+            return self.term(q.fieldname, q.text).times(q.boost)
         children = list(q.children())
         if isinstance(q, wq.Or | wq.DisjunctionMax) and not getattr(q, "minmatch", 0):
-            found = self._alternatives(searcher, children, deadline)
+            found = self._alternatives(children, deadline)
             return _union(found, self.size, best=isinstance(q, wq.DisjunctionMax)).times(q.boost)
         if isinstance(q, wq.And):
-            return self._conjunction(searcher, children, deadline).times(q.boost)
+            return self._conjunction(children, deadline).times(q.boost)
         if isinstance(q, wq.AndNot):
-            return self.evaluate(searcher, q.a, deadline).without(self.docs(searcher, q.b, deadline), self.size)
+            return self.evaluate(q.a, deadline).without(self.docs(q.b, deadline), self.size)
         if isinstance(q, wq.AndMaybe):
-            required = self.evaluate(searcher, q.a, deadline)
-            return _union([required, self.evaluate(searcher, q.b, deadline).within(required.docs, self.size)],
+            required = self.evaluate(q.a, deadline)
+            return _union([required, self.evaluate(q.b, deadline).within(required.docs, self.size)],
                           self.size, best=False)
         if isinstance(q, wq.Not):
             return self._every.without(
-                self.docs(searcher, q.query, deadline), self.size)
-        return self._by_whoosh(searcher, q, deadline)
+                self.docs(q.query, deadline), self.size)
+        return self._by_whoosh(q, deadline)
 
-    def _alternatives(self, searcher: Searcher, children: list[wq.Query], deadline: Deadline | None) -> list[Scored]:
+    def _alternatives(self, children: list[wq.Query], deadline: Deadline | None) -> list[Scored]:
         """The matches of each alternative, as many as there was time for."""
         found = []
         for child in children:
             try:
-                found.append(self.evaluate(searcher, child, deadline))
+                found.append(self.evaluate(child, deadline))
             except TimeUp:
                 break
         return found
 
-    def _conjunction(self, searcher: Searcher, children: list[wq.Query], deadline: Deadline | None) -> Scored:
-        required = [self.evaluate(searcher, c, deadline) for c in children if not isinstance(c, wq.Not)]
-        excluded = [self.docs(searcher, c.query, deadline) for c in children if isinstance(c, wq.Not)]
-        result = _intersection(required, self.size) if required else self.evaluate(searcher, wq.Every())
+    def _conjunction(self, children: list[wq.Query], deadline: Deadline | None) -> Scored:
+        excluded = [self.docs(c.query, deadline) for c in children if isinstance(c, wq.Not)]
+        required = []
+        for child in children:
+            if isinstance(child, wq.Not):
+                continue
+            try:
+                required.append(self.evaluate(child, deadline))
+            except TimeUp as up:  # what matched some of the words so far
+                found = [*required, *([up.found] if up.found is not None else [])]
+                partial = _union(found, self.size, best=False)
+                for docs in excluded:
+                    partial = partial.without(docs, self.size)
+                raise TimeUp(partial if len(partial) else None) from None
+        result = _intersection(required, self.size) if required else self.evaluate(wq.Every())
         for docs in excluded:
             result = result.without(docs, self.size)
         return result
 
-    def _by_whoosh(self, searcher: Searcher, q: wq.Query, deadline: Deadline | None) -> Scored:
+    def _by_whoosh(self, q: wq.Query, deadline: Deadline | None) -> Scored:
         """Phrases and other position-based queries, scored as the sum of their words' scores.
 
         A phrase is found in the term arrays' word positions; anything else (or
         a segment without arrays) is left to Whoosh."""
-        docs = self._phrase_docs(searcher, q) if isinstance(q, wq.Phrase) else None
+        docs = self._phrase_docs(q) if isinstance(q, wq.Phrase) else None
         if docs is None:
-            docs = np.fromiter(searcher.docs_for_query(q), dtype=DOCS)
+            docs = np.fromiter(self._snapshot.searcher().docs_for_query(q), dtype=DOCS)
             docs.sort()
         words = [wq.Term(fieldname, text) for fieldname, text in q.terms(phrases=True) if fieldname is not None]
-        scored = _union([self.evaluate(searcher, word, deadline) for word in words], self.size, best=False)
+        scored = _union([self.evaluate(word, deadline) for word in words], self.size, best=False)
         at = np.searchsorted(scored.docs, docs)
         at[at == len(scored.docs)] = 0
         scores = np.where(scored.docs[at] == docs, scored.scores[at], 0) if len(scored) else np.zeros(len(docs))
         return Scored(docs, scores.astype(SCORES)).times(q.boost)
 
-    def _phrase_docs(self, searcher: Searcher, q: wq.Phrase) -> np.ndarray | None:
+    def _phrase_docs(self, q: wq.Phrase) -> np.ndarray | None:
         """Documents with the phrase's words at consecutive positions; None if some segment has
         no arrays or the phrase allows words between its words."""
+        searcher = self._snapshot.searcher()
         field = searcher.schema[q.fieldname]
         words = [field.to_bytes(word) for word in q.words]
         if q.slop != 1 or not words or any(a is None or not all(a.holds(q.fieldname, w) for w in words)
                                            for a in self._arrays):
             return None
         found = []
-        for (_, offset), arrays in zip(searcher.leaf_searchers(), self._arrays):
+        for (_, offset), arrays in zip(searcher.reader().leaf_readers(), self._arrays):
             places = None  # (document, position of the phrase's first word), as one int64 each
             for number, word in enumerate(words):
                 positions, docs = arrays.positions(q.fieldname, word)

@@ -1,0 +1,219 @@
+"""One immutable version of the index, and handing out the live one to requests.
+
+A `Snapshot` owns everything of one version (a generation folder and one
+table of contents in it): the schema and segments, per-thread Whoosh
+searchers of exactly those segments, the scored term arrays, facet columns,
+the word list, the highlighter's word cache and the sort ranks. A request
+acquires one snapshot and uses nothing else, so no request ever pairs a
+reader of one version with the state of another. `Snapshots` notices a new
+version (a rebuild switches `current`; an update writes a new table of
+contents) and opens a snapshot for it; the old one is closed when the last
+request using it releases it (Lucene's `SearcherManager`, tantivy's `Searcher`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from whoosh.filedb.filestore import FileStorage
+from whoosh.searching import Searcher
+
+from ...search.facets import ARTICLE
+from .facet_counts import FacetColumns, column_values
+from ...search.highlighting import WordTerms
+from .generations import live_generation, read_meta
+from .lexicon import Lexicon
+from .matching import Postings, sort_ranks
+from .whoosh_compat import latest_toc_generation, open_reader, read_segments
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 0.5  # how often a request checks whether a new version is live
+Version = tuple[str, int]  # generation folder name, table-of-contents generation
+
+
+class Snapshot:
+    """One version of the index and everything read from it; shared by every thread."""
+
+    def __init__(self, path: Path, generation: Path, toc_generation: int):
+        started = time.perf_counter()
+        self.path, self.generation = path, generation
+        self.meta = read_meta(path, generation)
+        self._storage = FileStorage(str(generation))
+        self.schema, self._segments, toc = read_segments(self._storage, toc_generation)
+        self.version: Version = (generation.name, toc)
+        self._searchers: dict[int, Searcher] = {}
+        # Searchers hold open files: close them when the snapshot goes, even if nobody closed it.
+        weakref.finalize(self, _close_all, self._searchers)
+        self._lock = threading.Lock()
+        self.refs = 0
+        self.retired = self.closed = False
+        try:
+            searcher = self.searcher()
+            self.size = searcher.reader().doc_count_all()
+            self.documents = searcher.doc_count()
+            self.postings = Postings(self)
+            self.columns = FacetColumns(searcher.reader())
+        except BaseException:
+            self.close()
+            raise
+        self.lexicon = Lexicon.load(generation)
+        if not len(self.lexicon) and self.documents:
+            log.warning("%s has no word list: prefixes and spelling suggestions find nothing; rebuild the index",
+                        generation)
+        analyzer = self.schema["text"].analyzer
+        self.word_terms = WordTerms(lambda word: next((t.text for t in analyzer(word, mode="query")), ""))
+        self.titles: dict[str, str] = {}  # article id -> title, filled as the article facet shows them
+        self._ranks: dict[str, np.ndarray] = {}
+        self._first_paragraphs: np.ndarray | None = None
+        self._articles: int | None = None
+        log.info("opened %s (table %d): %d paragraphs in %.2f s", generation.name, toc, self.documents,
+                 time.perf_counter() - started)
+
+    def searcher(self) -> Searcher:
+        """The calling thread's Whoosh searcher of this version (Whoosh's are not thread-safe)."""
+        thread = threading.get_ident()
+        searcher = self._searchers.get(thread)
+        if searcher is None:
+            reader = open_reader(self._storage, self.schema, self._segments, self.version[1])
+            searcher = Searcher(reader)
+            with self._lock:
+                self._searchers[thread] = searcher
+        return searcher
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            _close_all(self._searchers)
+
+    # -- what the search reads, made once per version ---------------------------------------
+
+    def articles(self) -> int:
+        """How many articles have a paragraph that is not deleted."""
+        if self._articles is None:
+            self._articles = len(self.columns.count(ARTICLE, self.postings.everything()))
+        return self._articles
+
+    def article_codes(self) -> np.ndarray:
+        """Each document's article, as a number."""
+        return self.columns.codes(ARTICLE).single_codes()
+
+    def first_paragraph(self, article_id: str) -> int | None:
+        """The document number of one live paragraph of the article."""
+        if self._first_paragraphs is None:
+            live = self.postings.everything()
+            live = live[self.article_codes()[live] >= 0]
+            firsts = np.full(len(self.columns.codes(ARTICLE).values), -1, dtype=np.int64)
+            found, at = np.unique(self.article_codes()[live], return_index=True)
+            firsts[found] = live[at]
+            self._first_paragraphs = firsts
+        code = self.columns.codes(ARTICLE).codes.get(article_id)
+        return None if code is None or self._first_paragraphs[code] < 0 else int(self._first_paragraphs[code])
+
+    def title(self, article_id: str) -> str:
+        """An article's title (its id when it has none), read once."""
+        if article_id not in self.titles:
+            docnum = self.first_paragraph(article_id)
+            stored = self.searcher().stored_fields(docnum) if docnum is not None else {}
+            self.titles[article_id] = stored.get("title") or article_id
+        return self.titles[article_id]
+
+    def months(self, year: str) -> list[str]:
+        """The months of a year that some paragraph was published in."""
+        return [term.decode("utf-8") for term in self.searcher().reader().expand_prefix("month", f"{year}-")]
+
+    def ranks(self, sort: str) -> np.ndarray:
+        """Each document's place in a date sort: by date, then article, then position."""
+        if sort not in self._ranks:
+            reader = self.searcher().reader()
+            _, published = np.unique(np.array(column_values(reader, "published"), dtype=str), return_inverse=True)
+            position = np.array([int(p or 0) for p in column_values(reader, "position")], dtype=np.int64)
+            newest = sort == "newest"
+            self._ranks[sort] = sort_ranks(-published if newest else published, self.article_codes(), position)
+        return self._ranks[sort]
+
+
+def _close_all(searchers: dict[int, Searcher]) -> None:
+    for searcher in list(searchers.values()):
+        searcher.close()
+    searchers.clear()
+
+
+class Snapshots:
+    """The live snapshot of the index at `path`, opened anew when the version changes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._current: Snapshot | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()  # guards `_current` and reference counts
+        self._opening = threading.Lock()  # one thread opens a new version; the others keep the old one
+
+    @contextmanager
+    def acquire(self) -> Iterator[Snapshot]:
+        """The live snapshot, held until the block ends."""
+        while True:
+            self._refresh()
+            with self._lock:
+                snapshot = self._current
+                if snapshot is not None:
+                    snapshot.refs += 1
+                    break
+            self._checked = 0.0  # closed meanwhile: open the index again
+        try:
+            yield snapshot
+        finally:
+            self._release(snapshot)
+
+    def _release(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            snapshot.refs -= 1
+            done = snapshot.retired and snapshot.refs == 0
+        if done:
+            snapshot.close()
+
+    def _live_version(self) -> tuple[Path, int]:
+        generation = live_generation(self.path)
+        return generation, latest_toc_generation(FileStorage(str(generation)))
+
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        current = self._current
+        if current is not None and now - self._checked < REFRESH_SECONDS:
+            return
+        self._checked = now
+        generation, toc = self._live_version()
+        if current is not None and current.version == (generation.name, toc):
+            return
+        if not self._opening.acquire(blocking=current is None):
+            return  # another request is opening the new version; this one is served by the old
+        try:
+            current = self._current
+            if current is None or current.version != (generation.name, toc):
+                self._replace(Snapshot(self.path, generation, toc))
+        finally:
+            self._opening.release()
+
+    def _replace(self, snapshot: Snapshot | None) -> None:
+        with self._lock:
+            old, self._current = self._current, snapshot
+            if old is None:
+                return
+            old.retired = True
+            done = old.refs == 0
+        if snapshot is not None:
+            log.info("switched from %s (table %d) to %s (table %d)", *old.version, *snapshot.version)
+        if done:
+            old.close()
+
+    def close(self) -> None:
+        """Close the live snapshot (when its requests end); the next acquire opens the index again."""
+        self._replace(None)
+        self._checked = 0.0

@@ -1,0 +1,128 @@
+"""Updating the live generation in place: a new segment for new and changed articles, deletions
+marked in the old segments, published by one new table of contents.
+
+The new segment is written by the same `PartBuilder` as a build's. Nothing
+is merged or removed, so a reader of the previous version keeps every file
+it reads; a rebuild compacts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.reading import TermNotFound
+
+from ...articles import Article, ReadReport
+from ..base import BuildSummary, Progress
+from .build import unique_articles
+from .generations import live_generation, read_meta, write_meta, writer_lock
+from .lexicon import Lexicon
+from .segments import segment_here
+from .whoosh_compat import Segment, delete_documents, open_reader, read_segments, write_toc
+
+log = logging.getLogger(__name__)
+
+
+def update_index(
+    path: Path,
+    sources: Iterable[Path],
+    progress: Progress | None = None,
+    wait: float = 0.0,
+    entities: str = "rules",
+) -> BuildSummary:
+    """Add new articles, replace changed ones and delete those whose source is gone.
+
+    An article is changed when its content hash differs. An indexed article is
+    gone when its source file no longer exists, or when its file lies within
+    the named sources but no longer holds it. A repeated article id is skipped
+    and reported, as a build does.
+    """
+    started = time.monotonic()
+    sources = [s.absolute() for s in sources]
+    with writer_lock(path, wait):
+        generation = live_generation(path)
+        meta = read_meta(path, generation)
+        storage = FileStorage(str(generation))
+        schema, segments, toc_generation = read_segments(storage)
+        indexed = _indexed_articles(storage, schema, segments, toc_generation)
+        summary, report = BuildSummary(path=str(path)), ReadReport()
+        changed, removed = _changes(sources, indexed, report, summary, progress)
+        part = segment_here(generation, changed, entities, progress) if changed else None
+        if part is not None or removed:
+            _delete_articles(storage, schema, segments, toc_generation, removed)
+            if part is not None:
+                summary.articles, summary.paragraphs = part.articles, part.paragraphs
+                # Words only ever get added, so the word list is saved first: a reader that sees the
+                # new documents finds their words too. Words of deleted articles stay until a rebuild.
+                lexicon = Lexicon.load(generation)
+                lexicon.counts.update(part.words)
+                lexicon.seal().save(generation)
+                segments = [*segments, part.segment] if part.segment is not None else segments
+            write_toc(storage, schema, segments, toc_generation + 1)
+        summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
+        summary.seconds = round(time.monotonic() - started, 3)
+        write_meta(generation, {**meta, "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    log.info("updated %s: added %d, replaced %d, deleted %d, unchanged %d, %d skipped, %.2f s", generation.name,
+             summary.added, summary.replaced, summary.deleted, summary.unchanged, len(summary.skipped),
+             summary.seconds)
+    return summary
+
+
+def _indexed_articles(storage: FileStorage, schema, segments: list[Segment], toc: int) -> dict[str, tuple[str, str]]:
+    """article id -> (content hash, origin) of every article in the index."""
+    indexed: dict[str, tuple[str, str]] = {}
+    with open_reader(storage, schema, segments, toc) as reader:
+        for fields in reader.all_stored_fields():
+            indexed.setdefault(fields["article_id"], (fields.get("article_hash", ""), fields.get("origin", "")))
+    return indexed
+
+
+def _changes(sources: list[Path], indexed: dict[str, tuple[str, str]], report: ReadReport, summary: BuildSummary,
+             progress: Progress | None) -> tuple[list[Article], set[str]]:
+    """The articles to (re)index, and the ids of the indexed articles to delete."""
+    changed: list[Article] = []
+    removed: set[str] = set()
+    seen: set[str] = set()
+    for article in unique_articles(sources, report):
+        seen.add(article.id)
+        known = indexed.get(article.id)
+        if known is not None and known[0] == article.content_hash:
+            summary.unchanged += 1
+            if progress:
+                progress(article)
+            continue
+        if known is not None:
+            summary.replaced += 1
+            removed.add(article.id)
+        else:
+            summary.added += 1
+        changed.append(article)
+    for article_id, (_, origin) in indexed.items():
+        if article_id not in seen and (not Path(origin).exists() or _within(origin, sources)):
+            removed.add(article_id)
+            summary.deleted += 1
+    return changed, removed
+
+
+def _within(origin: str, sources: list[Path]) -> bool:
+    path = Path(origin)
+    return any(path == source or source in path.parents for source in sources)
+
+
+def _delete_articles(storage: FileStorage, schema, segments: list[Segment], toc: int, article_ids: set[str]) -> None:
+    """Mark every live paragraph of these articles deleted in its segment (`segments` are changed)."""
+    if not article_ids:
+        return
+    with open_reader(storage, schema, segments, toc) as reader:
+        for segment_reader, _offset in reader.leaf_readers():
+            for article_id in article_ids:
+                try:
+                    docnums = list(segment_reader.postings("article_id", article_id).all_ids())  # live ones
+                except TermNotFound:
+                    continue
+                delete_documents(segment_reader.segment(), docnums)
