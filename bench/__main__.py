@@ -21,7 +21,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import whoosh
@@ -80,7 +80,7 @@ def run_part(name: str, quick: bool, command: str) -> None:
     except Exception:  # one broken part must not lose the others' results
         lines = [f"## {name}: FAILED", "", "```", traceback.format_exc().strip()[-2000:], "```", ""]
     print("\n".join(lines), flush=True)
-    stamp = (f"_{name}: {time.perf_counter() - started:.0f} s, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    stamp = (f"_{name}: {time.perf_counter() - started:.0f} s, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
              f"`{command}`, code {revision()}, load average at end {os.getloadavg()[0]:.1f}._")
     (RESULTS / f"part-{name}.md").write_text("\n".join(lines + [stamp, ""]) + "\n")
 
@@ -88,7 +88,7 @@ def run_part(name: str, quick: bool, command: str) -> None:
 def assemble(command: str) -> Path:
     """latest.md: the machine, then every part's newest section (each says when and how it was measured)."""
     sections = [(RESULTS / f"part-{name}.md") for name in PARTS]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     header = ["# searchapp benchmarks", "", f"- assembled {now:%Y-%m-%d %H:%M} UTC by `{command}`", *machine(), ""]
     body = [section.read_text() for section in sections if section.exists()]
     path = RESULTS / "latest.md"

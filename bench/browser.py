@@ -18,8 +18,19 @@ import statistics
 import time
 from collections.abc import Sequence
 
-from .common import (DATASETS, HOST, Query, free_port, load_queries, percentile, prepare, searchapp_server,
-                     stop_server, table, write_section)
+from .common import (
+    DATASETS,
+    HOST,
+    Query,
+    free_port,
+    load_queries,
+    percentile,
+    prepare,
+    searchapp_server,
+    stop_server,
+    table,
+    write_section,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

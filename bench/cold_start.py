@@ -18,8 +18,23 @@ import subprocess
 import time
 from collections.abc import Sequence
 
-from .common import (DATASETS, HOST, REPO, SCRATCH, VENV_BIN, Client, Dataset, Query, Server, free_port, prepare,
-                     search_path, stop_server, table, write_section)
+from .common import (
+    DATASETS,
+    HOST,
+    REPO,
+    SCRATCH,
+    VENV_BIN,
+    Client,
+    Dataset,
+    Query,
+    Server,
+    free_port,
+    prepare,
+    search_path,
+    stop_server,
+    table,
+    write_section,
+)
 
 TIMEOUT = 300.0
 PROBE = Query("probe", "market")

@@ -30,6 +30,7 @@ if CODE != REPO:
 
 from searchapp.articles import ReadReport, read_articles  # noqa: E402  (after choosing the code)
 from searchapp.paragraphs import Paragraph, split_paragraphs  # noqa: E402
+
 SHARED = REPO / ".." / "shared"
 CORPORA = {
     "bbc": SHARED / "corpus" / "bbc" / "articles.jsonl",

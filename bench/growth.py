@@ -22,8 +22,22 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .common import (CORPORA, DATASETS, SCRATCH, VENV_BIN, Dataset, free_port, load_queries, ms, mark_built,
-                     searchapp_server, stale, stop_server, table, write_section)
+from .common import (
+    CORPORA,
+    DATASETS,
+    SCRATCH,
+    VENV_BIN,
+    Dataset,
+    free_port,
+    load_queries,
+    mark_built,
+    ms,
+    searchapp_server,
+    stale,
+    stop_server,
+    table,
+    write_section,
+)
 from .http_latency import measure
 
 STEPS = {"10k": 10_547, "105k": None, "300k": 3, "1m": 10}  # paragraphs to stop at, or copies of Reuters

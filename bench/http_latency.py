@@ -19,9 +19,28 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .common import (DATASETS, Client, Dataset, Query, Server, datasette_server, free_port, load_queries, ms,
-                     naive_server, percentile, prepare, ratio, rss_mb, search_path, searchapp_server, stop_server,
-                     table, workers_rss_mb, write_section)
+from .common import (
+    DATASETS,
+    Client,
+    Dataset,
+    Query,
+    Server,
+    datasette_server,
+    free_port,
+    load_queries,
+    ms,
+    naive_server,
+    percentile,
+    prepare,
+    ratio,
+    rss_mb,
+    search_path,
+    searchapp_server,
+    stop_server,
+    table,
+    workers_rss_mb,
+    write_section,
+)
 
 SERVERS = ("searchapp", "naive", "datasette")
 FLOORS = {"naive /floor": ("naive", "/floor"), "searchapp /healthz": ("searchapp", "/healthz")}

@@ -7,7 +7,7 @@ largest single process beside it. Builders, in the same run and in this order pe
 
 - plain:        title + text TEXT(StemmingAnalyzer), `ix.writer()` with default settings
 - searchapp-p1: searchapp.backends.embedded.build.build_index(..., procs=1): everything in the build's process
-- searchapp-p2: searchapp.backends.embedded.build.build_index(..., procs=2): two worker processes (the default on 2 CPUs)
+- searchapp-p2: the same with procs=2: two worker processes (the default on 2 CPUs)
 
 All are fed the same paragraphs (searchapp's own reader and splitter, entities included),
 so every builder's time includes reading, splitting and entity extraction.
@@ -31,8 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import (DATASETS, SCRATCH, VENV_BIN, Dataset, descendants, paragraphs, ratio, rss_mb, table,
-                     write_section)
+from .common import DATASETS, SCRATCH, VENV_BIN, Dataset, descendants, paragraphs, ratio, rss_mb, table, write_section
 
 BUILDERS = ("plain", "searchapp-p1", "searchapp-p2")
 POLL_SECONDS = 0.05

@@ -37,9 +37,30 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
-from .common import (CORPORA, DATASETS, SCRATCH, VENV_BIN, Client, Dataset, Server, free_port, load_queries, ms,
-                     naive_server, paragraphs, percentile, prepare, ratio, run_step, search_path, searchapp_server,
-                     stop_server, table, workers_rss_mb, write_section)
+from .common import (
+    CORPORA,
+    DATASETS,
+    SCRATCH,
+    VENV_BIN,
+    Client,
+    Dataset,
+    Server,
+    free_port,
+    load_queries,
+    ms,
+    naive_server,
+    paragraphs,
+    percentile,
+    prepare,
+    ratio,
+    run_step,
+    search_path,
+    searchapp_server,
+    stop_server,
+    table,
+    workers_rss_mb,
+    write_section,
+)
 
 MAX_SECONDS = 900
 REBUILD_AFTER = 5.0  # seconds of load before the rebuild starts

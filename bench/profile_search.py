@@ -42,7 +42,7 @@ STAGES = {
 }
 
 
-def run_queries(search: Search, queries: Sequence[Query]) -> dict[str, list[float]]:
+def run_queries(search: EmbeddedBackend, queries: Sequence[Query]) -> dict[str, list[float]]:
     """Seconds per query, by kind."""
     times: dict[str, list[float]] = defaultdict(list)
     for query in queries:

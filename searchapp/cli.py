@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from .articles import ArticleParseError, ReadReport, SourceError, count_articles, read_articles, sample_sources
-from .config import Settings, load_settings
 from .backends import Backend, BuildSummary, open_backend
 from .backends.embedded.build import DEFAULT_PROCS
+from .config import Settings, load_settings
 from .errors import InvalidSearch, SearchIndexError
 from .paragraphs import split_paragraphs
 from .search import make_request
@@ -47,7 +47,12 @@ class _Failure(click.ClickException):
         click.echo(f"searchapp: {self.format_message()}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _environment_help() -> str:
+    """The SEARCHAPP_* variables, for `searchapp --help` (click keeps \b paragraphs as written)."""
+    return "\b\nEnvironment:\n" + "\n".join(f"  {name:28} {text}" for name, text in Settings.help().items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=_environment_help())
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (to stderr).")
 def main(verbose: bool) -> None:
     """Full-text search for news articles, one paragraph per document."""

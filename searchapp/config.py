@@ -6,7 +6,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 
 PREFIX = "SEARCHAPP_"
 ENTITY_EXTRACTORS = ("rules", "spacy", "off")
@@ -73,7 +72,3 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     if settings.entities not in ENTITY_EXTRACTORS:
         raise ValueError(f"{PREFIX}ENTITIES must be one of {', '.join(ENTITY_EXTRACTORS)}, not {settings.entities!r}")
     return settings
-
-
-def index_path(settings: Settings) -> Path:
-    return Path(settings.index)

@@ -11,14 +11,11 @@ joins the full form it stands for ("Ahmed al-Sharaa", "Jack Straw",
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-
-log = logging.getLogger(__name__)
 
 PERSON, PLACE, ORG = "person", "place", "org"
 

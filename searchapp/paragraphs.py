@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from .articles import Article
 from .entities import Entities, extract_article_entities
 
-KINDS = ("body", "quote", "related")
-
 _OPENING_QUOTES = "\"“‘'«"
 _QUOTED = re.compile(r"[\"“](.*?)(?:[\"”]|$)|‘(.*?)(?:’(?!\w)|$)", re.S)
 QUOTE_SHARE = 0.6

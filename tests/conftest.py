@@ -24,7 +24,6 @@ from searchapp.articles import sample_sources
 from searchapp.backends.embedded import EmbeddedBackend
 from searchapp.backends.embedded.build import build_index
 
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # the repository's sibling; beside the clone in CI
 

@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 
 from searchapp.articles import (
-    Article, ArticleParseError, Block, ReadReport, SkippedSource, decode_source, parse_date,
-    parse_json_article, parse_text_article, read_articles, sample_sources,
+    Article,
+    ArticleParseError,
+    Block,
+    ReadReport,
+    SkippedSource,
+    decode_source,
+    parse_date,
+    parse_json_article,
+    parse_text_article,
+    read_articles,
+    sample_sources,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"

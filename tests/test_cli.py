@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from searchapp.articles import ReadReport, read_articles, sample_sources
-from searchapp.cli import main
 from searchapp.backends.embedded.build import build_index
 from searchapp.backends.embedded.generations import writer_lock
+from searchapp.cli import main
 from searchapp.paragraphs import split_paragraphs
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -13,16 +13,19 @@ import time
 from pathlib import Path
 
 import pytest
-
 from whoosh import index as whoosh_index
 
 from searchapp.articles import sample_sources
 from searchapp.backends.embedded import EmbeddedBackend
 from searchapp.backends.embedded.build import build_index
-from searchapp.backends.embedded.snapshot import Snapshots
 from searchapp.backends.embedded.generations import (
-    CURRENT, GENERATIONS_KEPT, META_FILE, current_generation, writer_lock,
+    CURRENT,
+    GENERATIONS_KEPT,
+    META_FILE,
+    current_generation,
+    writer_lock,
 )
+from searchapp.backends.embedded.snapshot import Snapshots
 from searchapp.backends.embedded.update import update_index
 from searchapp.errors import IndexLocked, IndexMissing, SearchIndexError
 from searchapp.paragraphs import split_paragraphs

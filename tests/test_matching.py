@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import random
 import shutil
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh import qparser
 
 from searchapp.articles import sample_sources
 from searchapp.backends.embedded.build import build_index
 from searchapp.backends.embedded.facet_counts import FacetColumns
 from searchapp.backends.embedded.generations import current_generation
 from searchapp.backends.embedded.matching import (
-    Scored, best, contains, first_in_order, intersect, sort_ranks, union_docs,
+    Scored,
+    best,
+    contains,
+    first_in_order,
+    intersect,
+    sort_ranks,
+    union_docs,
 )
 from searchapp.backends.embedded.query import _parser
 from searchapp.backends.embedded.snapshot import Snapshots
@@ -25,7 +32,6 @@ from searchapp.backends.embedded.term_arrays import SegmentArrays
 from searchapp.backends.embedded.update import update_index
 from searchapp.backends.embedded.whoosh_compat import raw_postings
 from searchapp.search.facets import FACETS
-from whoosh import qparser
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 QUERIES = [

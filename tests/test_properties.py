@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from searchapp.articles import Article, ArticleParseError, decode_source, parse_json_article, parse_text_article
-from searchapp.paragraphs import split_paragraphs
 from searchapp.backends.embedded import EmbeddedBackend as Search
+from searchapp.paragraphs import split_paragraphs
 from searchapp.search import FACETS, InvalidSearch, SearchPage, make_request
 
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

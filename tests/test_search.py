@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from searchapp.backends.embedded import EmbeddedBackend as Search
-from searchapp.search import InvalidSearch, Limits, make_request
 from searchapp.backends.embedded.query import MAX_EXPANSION
+from searchapp.search import InvalidSearch, Limits, make_request
 
 ARTICLE = "syria-russia-strategic-ties-2025-02-12"
 
@@ -212,9 +212,44 @@ def test_each_search_is_bounded_by_the_time_limit(tmp_path):
     assert elapsed < time.perf_counter() - started + 1.0
 
 
+class _ExpiresAfter:
+    """A deadline that passes after `checks` checks: where a search stops, without timing."""
+
+    def __init__(self, checks: int):
+        self.left, self.expired = checks, False
+
+    def check(self) -> None:
+        from searchapp.backends.embedded.matching import TimeUp
+
+        self.left -= 1
+        if self.expired or self.left < 0:
+            self.expired = True
+            raise TimeUp
+
+
+def test_a_search_stopped_midway_shows_what_matched_some_words_by_then(search, monkeypatch):
+    """Defect: a conjunction stopped by the time limit said "the hits found so far" over 0 hits,
+    although its first words had matched."""
+    full = search.search(make_request("putin", per_page=50))
+    monkeypatch.setattr("searchapp.backends.embedded.engine.Deadline", lambda seconds: _ExpiresAfter(3))
+    page = search.search(make_request("putin syria kremlin", per_page=50).with_changes(typing=False))
+    assert page.timed_out
+    assert page.hits and all(hit.partial for hit in page.hits), "what matched some of the words, marked so"
+    assert {hit.id for hit in full.hits} <= {hit.id for hit in page.hits}
+    assert any("these are the hits found so far" in notice for notice in page.notices)
+
+
+def test_a_search_stopped_before_anything_matched_says_so(search, monkeypatch):
+    monkeypatch.setattr("searchapp.backends.embedded.engine.Deadline", lambda seconds: _ExpiresAfter(0))
+    page = search.search(make_request("putin syria").with_changes(typing=False))
+    assert page.timed_out and page.total == 0
+    assert any("before it found anything" in notice for notice in page.notices)
+    assert not any("hits found so far" in notice for notice in page.notices)
+
+
 def test_results_are_cached_per_index_generation(tmp_path):
-    from searchapp.backends.embedded.build import build_index
     from searchapp.articles import sample_sources
+    from searchapp.backends.embedded.build import build_index
 
     build_index(tmp_path / "index", sample_sources())
     cached = Search(tmp_path / "index", cache_size=8)

@@ -13,7 +13,7 @@ from searchapp.articles import ReadReport, read_articles, sample_sources
 from searchapp.backends.embedded.analysis import NewsAnalyzer
 from searchapp.backends.embedded.schema import make_schema
 from searchapp.backends.embedded.whoosh_compat import INDEX_NAME, SearchappCodec, SegmentBuilder
-from searchapp.backends.embedded.whoosh_compat.w3_writer import _VarBytesWriter
+from searchapp.backends.embedded.whoosh_compat.w3_files import _VarBytesWriter
 from searchapp.fields import document_fields
 from searchapp.paragraphs import split_paragraphs
 

@@ -126,7 +126,8 @@ class Hit:
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id, "article_id": self.article_id, "title": self.title,
-            "title_highlights": str(self.title_html), "position": self.position, "section": self.section, "kind": self.kind,
+            "title_highlights": str(self.title_html), "position": self.position, "section": self.section,
+            "kind": self.kind,
             "published": self.published, "url": self.url, "text": self.text,
             "highlights": str(self.highlights), "score": round(self.score, 4),
             "partial": self.partial, "more_in_article": self.more_in_article,

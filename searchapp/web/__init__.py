@@ -11,8 +11,8 @@ import logging
 from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..config import Settings
 from ..backends import Backend, open_backend
+from ..config import Settings
 from ..errors import ArticleNotFound, InvalidSearch, SearchIndexError
 from ..search import SearchRequest, make_request
 from ..search.facets import FACETS_BY_NAME
@@ -156,7 +156,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["searchapp.settings"] = settings
     app.extensions["searchapp.search"] = open_backend(settings)
     app.register_blueprint(bp)
-    from . import embed; app.register_blueprint(embed.bp)  # noqa: E702 (embed imports this module)
+    from . import embed  # here: embed imports this module
+
+    app.register_blueprint(embed.bp)
     app.register_error_handler(ArticleNotFound, _not_found)
     app.register_error_handler(SearchIndexError, _no_index)
     app.register_error_handler(HTTPException, _http_error)

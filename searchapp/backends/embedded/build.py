@@ -7,7 +7,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh.filedb.filestore import FileStorage
@@ -15,7 +15,13 @@ from whoosh.filedb.filestore import FileStorage
 from ...articles import Article, ReadReport, count_articles, read_articles
 from ..base import BuildSummary, Progress
 from .generations import (
-    GENERATIONS_KEPT, fsync_dir, new_generation_name, remove_old_generations, remove_stale, switch_to, write_meta,
+    GENERATIONS_KEPT,
+    fsync_dir,
+    new_generation_name,
+    remove_old_generations,
+    remove_stale,
+    switch_to,
+    write_meta,
     writer_lock,
 )
 from .lexicon import Lexicon
@@ -70,7 +76,7 @@ def build_index(
             log.warning("the sources held no articles; %s stays as it was", path)
             return summary
         write_meta(staging, {
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "sources": [str(s.absolute()) for s in sources],
             "articles": summary.articles,
             "paragraphs": summary.paragraphs,

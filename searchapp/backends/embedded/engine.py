@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from whoosh import query as wq
 
+from ...errors import ArticleNotFound
 from ...fields import ENTITY_FIELDS
 from ...search.facets import ARTICLE, FACETS_BY_NAME
 from ...search.highlighting import mark, snippet
-from ...errors import ArticleNotFound
 from ...search.records import ArticleParagraph, ArticleView, Hit, SearchPage, SearchRequest
 from .facet_counts import count_facets, selection_filters
 from .matching import NOTHING, Deadline, Scored, TimeUp, best, first_in_order, intersect
@@ -178,7 +178,8 @@ def _hits(snap: Snapshot, request: SearchRequest, match: _Match) -> tuple[list[H
         partial_from = None
     article_counts = snap.columns.count(ARTICLE, match.filtered) if request.group else None
     terms = query_terms(match.query) if match.query is not None else set()
-    return [_hit(snap, docnum, score, partial, terms, article_counts) for docnum, score, partial in chosen], partial_from
+    hits = [_hit(snap, docnum, score, partial, terms, article_counts) for docnum, score, partial in chosen]
+    return hits, partial_from
 
 
 def _hit(snap: Snapshot, docnum: int, score: float, partial: bool, terms: set[str], article_counts) -> Hit:

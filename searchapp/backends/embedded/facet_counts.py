@@ -97,7 +97,8 @@ class FacetColumn:
             starts = self.starts[docs]
             lengths = self.starts[docs + 1] - starts
             ends = np.cumsum(lengths)
-            picked = self.codes_of[np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)]
+            offsets = np.repeat(starts - ends + lengths, lengths)
+            picked = self.codes_of[offsets + np.arange(ends[-1] if len(ends) else 0)]
         return Counts(self, np.bincount(picked, minlength=len(self.values)))
 
 
@@ -110,7 +111,9 @@ class FacetColumns:
     """
 
     def __init__(self, reader: IndexReader):
-        self._columns = {spec.field: FacetColumn([spec.values_of(v) for v in column_values(reader, spec.field)]) for spec in FACETS}
+        self._columns = {
+            spec.field: FacetColumn([spec.values_of(v) for v in column_values(reader, spec.field)]) for spec in FACETS
+        }
 
     def count(self, spec: FacetField, docs: np.ndarray) -> Counts:
         return self._columns[spec.field].count(docs)

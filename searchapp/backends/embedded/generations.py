@@ -25,7 +25,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ...errors import IndexFormatError, IndexLocked, IndexMissing
@@ -55,7 +55,7 @@ def current_generation(path: Path) -> Path | None:
 
 
 def new_generation_name(prefix: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     return f"{prefix}-{stamp}-{os.getpid()}"
 
 
@@ -123,7 +123,7 @@ def writer_lock(path: Path, wait: float = 0.0) -> Iterator[None]:
                 time.sleep(0.1)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}, since {datetime.now(timezone.utc):%H:%M:%S} UTC")
+        handle.write(f"pid {os.getpid()}, since {datetime.now(UTC):%H:%M:%S} UTC")
         handle.flush()
         try:
             yield

@@ -4,9 +4,10 @@ Whoosh ranks by walking its matcher tree one document at a time in Python;
 that loop was three quarters of a search. Here each term's postings (from the
 segment's term arrays, else from Whoosh's blocks) become two arrays, document
 numbers and BM25F scores, cached per version of the index, and a query
-combines them by union, intersection and difference, which numpy runs in C. The same arrays give the set of every match (for facet
-counts) and the ranked top hits, and as-you-type queries reuse the arrays of
-the words already typed. Scores follow Whoosh's BM25F (its idf, B and K1).
+combines them by union, intersection and difference, which numpy runs in C.
+The same arrays give the set of every match (for facet counts) and the ranked
+top hits, and as-you-type queries reuse the arrays of the words already typed.
+Scores follow Whoosh's BM25F (its idf, B and K1).
 """
 
 from __future__ import annotations
@@ -227,7 +228,8 @@ class Postings:
         idf = SCORES(searcher.idf(fieldname, text))
         average = SCORES(searcher.avg_field_length(fieldname) or 1)
         lengths = self._field_length_array(fieldname)[docs]
-        return idf * (weights * SCORES(K1 + 1)) / (weights + SCORES(K1) * (SCORES(1 - B) + SCORES(B) * lengths / average))
+        norms = SCORES(K1) * (SCORES(1 - B) + SCORES(B) * lengths / average)
+        return idf * (weights * SCORES(K1 + 1)) / (weights + norms)
 
     def _field_length_array(self, fieldname: str) -> np.ndarray:
         lengths = self._lengths.get(fieldname)

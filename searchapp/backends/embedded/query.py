@@ -17,8 +17,7 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.spelling import ListCorrector
 
-from ...fields import WORD_PATTERN
-from ...fields import QUERY_FIELDS, SEARCHED
+from ...fields import QUERY_FIELDS, SEARCHED, WORD_PATTERN
 from .lexicon import Lexicon
 from .whoosh_compat import prefix_terms
 

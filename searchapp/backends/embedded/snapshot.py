@@ -26,8 +26,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from ...search.facets import ARTICLE
-from .facet_counts import FacetColumns, column_values
 from ...search.highlighting import WordTerms
+from .facet_counts import FacetColumns, column_values
 from .generations import live_generation, read_meta
 from .lexicon import Lexicon
 from .matching import Postings, sort_ranks

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh.filedb.filestore import FileStorage
@@ -66,7 +66,7 @@ def update_index(
             write_toc(storage, schema, segments, toc_generation + 1)
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
         summary.seconds = round(time.monotonic() - started, 3)
-        write_meta(generation, {**meta, "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        write_meta(generation, {**meta, "updated_at": datetime.now(UTC).isoformat(timespec="seconds")})
     log.info("updated %s: added %d, replaced %d, deleted %d, unchanged %d, %d skipped, %.2f s", generation.name,
              summary.added, summary.replaced, summary.deleted, summary.unchanged, len(summary.skipped),
              summary.seconds)

@@ -11,15 +11,12 @@ scores compared with Whoosh's own).
 
 from __future__ import annotations
 
-from pickle import loads
-
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3PerDocReader
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import IndexReader, TermNotFound
-from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 from .w3_writer import INDEX_NAME, PostingsSink, SegmentBuilder
@@ -29,9 +26,9 @@ WEIGHTS = np.float32
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=WEIGHTS)
 
 __all__ = [
-    "INDEX_NAME", "PostingsSink", "Segment", "SearchappCodec", "SegmentBuilder", "delete_documents", "field_lengths", "open_reader",
-    "latest_toc_generation", "posting_arrays", "posting_positions", "prefix_terms", "raw_postings", "read_segments",
-    "write_toc",
+    "INDEX_NAME", "PostingsSink", "Segment", "SearchappCodec", "SegmentBuilder", "delete_documents", "field_lengths",
+    "open_reader", "latest_toc_generation", "posting_arrays", "prefix_terms", "raw_postings",
+    "read_segments", "write_toc",
 ]
 
 
@@ -136,22 +133,6 @@ def posting_arrays(segment_reader, fieldname: str, term: bytes) -> tuple[np.ndar
     if not blocks:
         return np.empty(0, dtype=DOCS), np.empty(0, dtype=WEIGHTS)
     return np.concatenate([b[0] for b in blocks]).astype(DOCS), np.concatenate([b[1] for b in blocks])
-
-
-def posting_positions(segment_reader, fieldname: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Every word position of a term's postings, flat, and how many each posting has.
-
-    Whoosh's `Positions` value is a count and a pickled list of gaps (without
-    the pickle's final stop code); the gaps are summed per posting by one
-    cumulative sum over all of them.
-    """
-    values = [value for _, _, block in _blocks(raw_postings(segment_reader, fieldname, term)) for value in block]
-    gaps = [loads(value[_INT_SIZE:] + b".") for value in values]
-    counts = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
-    flat = np.fromiter((gap for posting in gaps for gap in posting), dtype=np.int64, count=int(counts.sum()))
-    totals = np.cumsum(flat)
-    before = np.concatenate(([0], totals[np.cumsum(counts)[:-1] - 1])) if len(counts) else counts
-    return (totals - np.repeat(before, counts)).astype(np.int32), counts
 
 
 def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:

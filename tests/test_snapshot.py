@@ -1,0 +1,176 @@
+"""Snapshots: one version of the index per request, old versions released, the format checked,
+and what degrades says so in the log."""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import shutil
+import threading
+import weakref
+from pathlib import Path
+
+import pytest
+
+from searchapp.backends.embedded import EmbeddedBackend
+from searchapp.backends.embedded.build import build_index
+from searchapp.backends.embedded.generations import META_FILE, current_generation
+from searchapp.backends.embedded.update import update_index
+from searchapp.errors import IndexFormatError
+from searchapp.search import make_request
+
+ARTICLES, PARAGRAPHS = 40, 2  # per corpus: both corpora have the same number of paragraphs
+
+
+@pytest.fixture(autouse=True)
+def look_for_new_versions_on_every_search(monkeypatch):
+    monkeypatch.setattr("searchapp.backends.embedded.snapshot.REFRESH_SECONDS", 0)
+
+
+def _corpus(folder: Path, word: str, write_article) -> Path:
+    """ARTICLES articles of PARAGRAPHS paragraphs, every paragraph holding `word` (and nothing of the other corpus)."""
+    for n in range(ARTICLES):
+        write_article(folder, f"{word}-{n}", f"{word.title()} report {n}",
+                      [f"The {word} council met on day {n} and part {p}." for p in range(PARAGRAPHS)])
+    return folder
+
+
+def test_same_size_rebuilds_never_mix_two_indexes_in_one_answer(tmp_path, write_article):
+    """Defect: the per-version state was keyed by the newest generation and the calling thread's
+    reader, so during same-size rebuilds a thread on its old reader got the new index's postings."""
+    alpha = _corpus(tmp_path / "alpha", "alpha", write_article)
+    beta = _corpus(tmp_path / "beta", "beta", write_article)
+    path = tmp_path / "index"
+    build_index(path, [alpha], procs=1)
+    backend = EmbeddedBackend(path, cache_size=0)
+    stop, wrong, answers, errors = threading.Event(), [], [0], []
+
+    def client(word: str) -> None:
+        try:
+            while not stop.is_set():
+                page = backend.search(make_request(word, per_page=20).with_changes(typing=False))
+                answers[0] += 1
+                if page.total not in (0, ARTICLES * PARAGRAPHS):
+                    wrong.append((word, "total", page.total))
+                wrong.extend((word, hit.id, hit.text) for hit in page.hits if word not in hit.text)
+        except Exception as error:  # noqa: BLE001  (reported below)
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=client, args=(word,)) for word in ("alpha", "beta") * 4]
+    for thread in threads:
+        thread.start()
+    try:
+        for source in [beta, alpha] * 3:
+            build_index(path, [source], procs=1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert answers[0] > 50
+    assert wrong == [], f"{len(wrong)} answers held documents of the other index"
+
+
+def test_an_old_version_is_released_after_its_last_request(tmp_path, write_article):
+    """Defect: memory grew with every update under traffic (state and word caches of old versions kept)."""
+    source = _corpus(tmp_path / "alpha", "alpha", write_article)
+    path = tmp_path / "index"
+    build_index(path, [source], procs=1)
+    backend = EmbeddedBackend(path, cache_size=0)
+    with backend.snapshots.acquire() as first:
+        assert backend.search(make_request("alpha")).total == ARTICLES * PARAGRAPHS
+        old = weakref.ref(first)
+        write_article(source, "alpha-new", "New", ["The alpha council again."])
+        update_index(path, [source])
+        assert backend.search(make_request("alpha")).total == ARTICLES * PARAGRAPHS + 1
+        assert not first.closed, "a request still holds the old version: it stays open"
+    assert first.closed
+    del first
+    for number in range(5):
+        write_article(source, f"alpha-more-{number}", "More", ["The alpha council once more."])
+        update_index(path, [source])
+        backend.search(make_request("alpha council"))
+    gc.collect()
+    assert old() is None, "the old version's snapshot (and its caches) were freed"
+
+
+def test_update_reports_a_repeated_article_id_as_a_build_does(tmp_path, write_article):
+    """Defect: `index update` silently dropped a repeated article id that `index build` reports."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_article(first, "same", "First Title", ["One."])
+    path = tmp_path / "index"
+    build_index(path, [first])
+    write_article(second, "same", "Second Title", ["Two."])
+    summary = update_index(path, [first, second])
+    assert any("article id 'same' appears twice" in skipped for skipped in summary.skipped)
+    assert summary.unchanged == 1
+
+
+def _set_format(path: Path, value: object) -> None:
+    meta_file = current_generation(path) / META_FILE
+    meta = json.loads(meta_file.read_text())
+    meta["format"] = value
+    meta_file.write_text(json.dumps(meta))
+
+
+def test_an_index_of_another_format_is_refused_with_a_rebuild_message(sample_index, tmp_path):
+    path = tmp_path / "index"
+    shutil.copytree(sample_index, path, symlinks=True)
+    _set_format(path, 1)
+    with pytest.raises(IndexFormatError, match="format 1.*rebuild it with `searchapp index build`"):
+        EmbeddedBackend(path).search(make_request("putin"))
+    (current_generation(path) / META_FILE).write_text("{not json")
+    with pytest.raises(IndexFormatError, match="unreadable"):
+        EmbeddedBackend(path).search(make_request("putin"))
+
+
+def test_the_cli_and_the_web_refuse_another_format_clearly(sample_index, tmp_path, searchapp_command):
+    import subprocess
+
+    from searchapp import create_app
+
+    path = tmp_path / "index"
+    shutil.copytree(sample_index, path, symlinks=True)
+    _set_format(path, 99)
+    result = subprocess.run([*searchapp_command, "search", "putin", "--index", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "rebuild it with `searchapp index build`" in result.stderr
+    client = create_app({"index": str(path)}).test_client()
+    page = client.get("/search?q=putin")
+    assert page.status_code == 503 and b"searchapp index build" in page.data
+    api = client.get("/api/search?q=putin")
+    assert api.status_code == 503 and "format 99" in api.get_json()["error"]
+
+
+def test_silent_degradations_are_logged(sample_index, tmp_path, caplog):
+    path = tmp_path / "index"
+    shutil.copytree(sample_index, path, symlinks=True)
+    generation = current_generation(path)
+    (generation / "words.tsv").unlink()
+    broken = next(generation.glob("arrays-*"))
+    (broken / "text.docs.npy").write_bytes(b"not an array")
+    with caplog.at_level(logging.INFO, logger="searchapp"):
+        page = EmbeddedBackend(path, cache_size=0).search(make_request("putin"))
+    assert page.total > 0, "the search still answers, from Whoosh's postings"
+    assert "term arrays of segment" in caplog.text and "cannot be read" in caplog.text
+    assert "has no word list" in caplog.text
+    assert "opened gen-" in caplog.text
+
+
+def test_builds_updates_switches_and_slow_searches_are_logged(tmp_path, write_article, caplog, monkeypatch):
+    source = _corpus(tmp_path / "alpha", "alpha", write_article)
+    path = tmp_path / "index"
+    with caplog.at_level(logging.INFO, logger="searchapp"):
+        build_index(path, [source], procs=1)
+        backend = EmbeddedBackend(path, cache_size=0)
+        backend.search(make_request("alpha"))
+        write_article(source, "alpha-new", "New", ["The alpha council again."])
+        update_index(path, [source])
+        monkeypatch.setattr("searchapp.backends.embedded.SLOW_SEARCH_SECONDS", 0)
+        backend.search(make_request("council"))
+    assert "built gen-" in caplog.text and "40 articles, 80 paragraphs" in caplog.text
+    assert "updated gen-" in caplog.text and "added 1" in caplog.text
+    assert "switched %s to" not in caplog.text and "switched from gen-" in caplog.text
+    assert "slow search" in caplog.text and "'council'" in caplog.text
