@@ -64,11 +64,13 @@ def snippets(host: str) -> dict[str, str]:
             '<searchapp-search placeholder="Search the archive" facets="section,author"></searchapp-search>'
         ),
         "iframe": (
-            f'<iframe src="{host}/embed" title="Search the archive" style="width: 100%; height: 8rem; border: 0"></iframe>\n'
+            f'<iframe src="{host}/embed" title="Search the archive"'
+            ' style="width: 100%; height: 8rem; border: 0"></iframe>\n'
             "<script>\n"
             'addEventListener("message", (e) => {\n'
             f'  if (e.origin !== "{host}" || e.data?.type !== "searchapp:resize") return;\n'
-            '  for (const f of document.querySelectorAll("iframe")) if (f.contentWindow === e.source) f.style.height = e.data.height + "px";\n'
+            '  for (const f of document.querySelectorAll("iframe"))\n'
+            '    if (f.contentWindow === e.source) f.style.height = e.data.height + "px";\n'
             "});\n"
             "</script>"
         ),
