@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
+from .search.tolerance import TypoPolicy
+
 PREFIX = "SEARCHAPP_"
 ENTITY_EXTRACTORS = ("rules", "spacy", "off")
 
@@ -31,6 +33,10 @@ class Settings:
     entities: str = _setting(
         "rules", "People, places and organisations while indexing: rules, spacy (the entities-spacy extra) or off."
     )
+    typos: str = _setting(
+        "5,9", "Typo tolerance: off, or the word lengths from which one and two typos are allowed (5,9)."
+    )
+    synonyms: str = _setting("", "A file of synonym groups, one a line, comma-separated (read at start).")
 
     @classmethod
     def help(cls) -> dict[str, str]:
@@ -69,6 +75,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
                 raise ValueError(f"{PREFIX}{setting.name.upper()}={raw!r} is not a valid value") from None
     settings = replace(Settings(), **values)
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    TypoPolicy.parse(settings.typos)  # raises ValueError with what is wrong
     if settings.entities not in ENTITY_EXTRACTORS:
         raise ValueError(f"{PREFIX}ENTITIES must be one of {', '.join(ENTITY_EXTRACTORS)}, not {settings.entities!r}")
     return settings

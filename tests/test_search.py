@@ -69,25 +69,31 @@ def test_phrases_exclusion_or_and_field_prefixes(search):
 
 
 def test_the_last_word_matches_as_a_prefix_while_typing(search):
-    assert "<mark>Khmeimim</mark>" in run(search, "khmei").hits[0].highlights
-    complete = search.search(make_request("khmei").with_changes(typing=False))
+    assert "<mark>Khmeimim</mark>" in search.search(make_request("khmei").with_changes(typing=True)).hits[0].highlights
+    complete = search.search(make_request("khmei"))
     assert complete.total == 0 or complete.corrected
 
 
-def test_a_typo_falls_back_to_close_spellings_and_suggests_a_correction(search):
+def test_a_typo_matches_close_spellings_and_suggests_a_correction(search):
     page = run(search, "tartsu")
-    assert page.corrected and page.suggestion == "tartus"
+    assert not page.corrected and page.suggestion == "tartus"
     assert "<mark>Tartus</mark>" in page.hits[0].highlights
+    assert page.hits[0].why == ("matched tartus for tartsu",)
+
+
+def test_a_short_typo_falls_back_to_the_suggestion_when_nothing_matches(search):
+    short = run(search, "putn")  # under 5 letters: no typo allowed, so nothing matches as typed
+    assert short.corrected and short.suggestion == "putin" and short.total > 0
 
 
 @pytest.mark.parametrize("typo", ["tartsu", "tartu", "tarrtus", "tartis", "khmeimmim"])
-def test_close_words_take_one_edit_before_two(typo):
+def test_close_spellings_take_one_edit_before_two(typo):
     """Swapped neighbours, a missing, an extra or a wrong letter are one edit; two edits only when none is."""
     from searchapp.backends.embedded.lexicon import Lexicon
-    from searchapp.backends.embedded.query import close_words
+    from searchapp.backends.embedded.spelling import close_spellings
 
     lexicon = Lexicon(Counter({"tartus": 5, "tarts": 1, "startups": 9, "khmeimim": 2, "khmer": 7}))
-    found = close_words(typo, lexicon)[typo]
+    found = [word for word, _ in close_spellings(typo, lexicon, 2)]
     assert found[0] == ("khmeimim" if typo.startswith("k") else "tartus")
     assert "startups" not in found, "the first letter is kept"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..search.records import Limits
+from ..search.tolerance import QueryOptions, Synonyms, TypoPolicy
 from .base import Backend, BuildSummary, Progress
 
 __all__ = ["Backend", "BuildSummary", "Progress", "limits_of", "open_backend"]
@@ -19,5 +20,6 @@ def open_backend(settings: Settings, index: Path | str | None = None, cache_size
     """The backend the settings choose (`index` overrides the index folder)."""
     from .embedded import EmbeddedBackend
 
+    options = QueryOptions(TypoPolicy.parse(settings.typos), Synonyms.load(settings.synonyms))
     return EmbeddedBackend(index or settings.index, limits_of(settings),
-                           settings.cache_size if cache_size is None else cache_size, settings.entities)
+                           settings.cache_size if cache_size is None else cache_size, settings.entities, options)

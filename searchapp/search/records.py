@@ -42,7 +42,7 @@ class SearchRequest:
     page: int = 1
     per_page: int = 10
     group: bool = False
-    typing: bool = True
+    typing: bool = False  # as-you-type: the last word also matches the words it begins
 
     @property
     def selected(self) -> dict[str, tuple[str, ...]]:
@@ -122,6 +122,7 @@ class Hit:
     score: float
     partial: bool = False  # matches only some of the words
     more_in_article: int = 0
+    why: tuple[str, ...] = ()  # why a hit is there when not obvious: "matched government for goverment"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -130,7 +131,7 @@ class Hit:
             "kind": self.kind,
             "published": self.published, "url": self.url, "text": self.text,
             "highlights": str(self.highlights), "score": round(self.score, 4),
-            "partial": self.partial, "more_in_article": self.more_in_article,
+            "partial": self.partial, "more_in_article": self.more_in_article, "why": list(self.why),
         }
 
 

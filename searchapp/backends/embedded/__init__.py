@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ...errors import IndexMissing
 from ...search.records import ArticleView, Limits, SearchPage, SearchRequest, clean_query_text
+from ...search.tolerance import QueryOptions
 from ..base import BuildSummary, Progress
 from . import engine
 from .build import DEFAULT_PROCS, build_index
@@ -33,9 +34,10 @@ class EmbeddedBackend:
     """The index in one folder; safe to share across threads."""
 
     def __init__(self, index_path: Path | str, limits: Limits = Limits(), cache_size: int = 256,
-                 entities: str = "rules"):
+                 entities: str = "rules", options: QueryOptions = QueryOptions()):
         self.path = Path(index_path)
         self.limits = limits
+        self.options = options
         self.entities = entities
         self.snapshots = Snapshots(self.path)
         self._cache: OrderedDict[tuple, SearchPage] = OrderedDict()
@@ -51,7 +53,7 @@ class EmbeddedBackend:
             if cached is not None:
                 return cached
             started = time.perf_counter()
-            page = engine.search(snap, request, self.limits.time_limit)
+            page = engine.search(snap, request, self.limits.time_limit, self.options)
         seconds = time.perf_counter() - started
         if seconds > SLOW_SEARCH_SECONDS:
             log.warning("slow search: %.2f s for %r (page %d, %d filters)%s", seconds, request.q[:100],
@@ -63,7 +65,7 @@ class EmbeddedBackend:
     def article(self, article_id: str, q: str = "") -> ArticleView:
         """The whole article, its paragraphs in order, the query's words marked."""
         with self.snapshots.acquire() as snap:
-            return engine.article(snap, article_id, clean_query_text(q)[: self.limits.max_query_length])
+            return engine.article(snap, article_id, clean_query_text(q)[: self.limits.max_query_length], self.options)
 
     def overview(self) -> SearchPage:
         return self.search(SearchRequest(per_page=1))

@@ -1,4 +1,10 @@
-"""Analysis: a title or text into index terms (words lower-cased, stop words out, Snowball stems).
+"""Analysis: a title or text into index terms (words lower-cased, Snowball stems).
+
+Common words (`STOP_WORDS`) are indexed like any other, as Elasticsearch's
+standard analyzer does, so that a query of only common words and a phrase
+that holds them (`"bank of england"`) match as written; the query leaves them
+out where other words are required (`query.without_stop_words`), and BM25's
+idf ranks them low where they count. Words of one letter are not indexed.
 
 `NewsAnalyzer` is stored in the index's schema (Whoosh pickles it), so its
 class path is part of the index format (`generations.FORMAT`).
@@ -14,9 +20,12 @@ from whoosh.analysis import STOP_WORDS, Token, Tokenizer
 
 from ...fields import WORD_PATTERN
 
+__all__ = ["STOP_WORDS", "NewsAnalyzer"]
+
 
 class NewsAnalyzer(Tokenizer):
-    """Words lower-cased, common stop words dropped, stemmed by Snowball (PyStemmer, in C).
+    """Words lower-cased, those of `stoplist` or under `minsize` letters dropped, stemmed by
+    Snowball (PyStemmer, in C).
 
     What `RegexTokenizer | LowercaseFilter | StopFilter | PyStemmerFilter` does,
     in one loop instead of four generators per token: analysis is most of the
@@ -26,7 +35,7 @@ class NewsAnalyzer(Tokenizer):
     is_morph = True
     CACHE_SIZE = 200_000
 
-    def __init__(self, stoplist: Iterable[str] = STOP_WORDS, minsize: int = 2):
+    def __init__(self, stoplist: Iterable[str] = (), minsize: int = 2):
         self.stoplist = frozenset(stoplist)
         self.minsize = minsize
         self._prepare()

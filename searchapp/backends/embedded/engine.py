@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from whoosh import query as wq
@@ -18,9 +18,10 @@ from ...fields import ENTITY_FIELDS
 from ...search.facets import ARTICLE, FACETS_BY_NAME
 from ...search.highlighting import mark, snippet
 from ...search.records import ArticleParagraph, ArticleView, Hit, SearchPage, SearchRequest
+from ...search.tolerance import QueryOptions, TypoPolicy
 from .facet_counts import count_facets, selection_filters
 from .matching import NOTHING, Deadline, Scored, TimeUp, best, first_in_order, intersect
-from .query import close_words, parse_query, query_terms, relax, suggest_query, typo_tolerant_text
+from .query import parse_query, query_terms, relax, suggest
 from .snapshot import Snapshot
 
 TIMED_OUT = "The search took too long and was stopped; these are the hits found so far."
@@ -39,16 +40,17 @@ class _Match:
     suggestion: str = ""
     corrected: bool = False
     notices: list[str] = field(default_factory=list)
+    spellings: dict[str, tuple[str, str]] = field(default_factory=dict)  # index term -> (word typed, spelling)
 
 
-def search(snap: Snapshot, request: SearchRequest, time_limit: float) -> SearchPage:
+def search(snap: Snapshot, request: SearchRequest, time_limit: float, options: QueryOptions) -> SearchPage:
     """The page of results of `request` in this version of the index."""
     size = snap.size
     selected = request.selected
     filters = selection_filters(selected, snap.postings.term_docs, snap.months, size)
     notices = _unknown_values(snap, selected)
     deadline = Deadline(time_limit)
-    match = _match(snap, request, filters, deadline)
+    match = _match(snap, request, filters, deadline, options)
     notices += match.notices
     facets = count_facets(snap.columns, match.matching, filters, selected, size, {"article": snap.title})
     hits, partial_from = _hits(snap, request, match)
@@ -95,16 +97,19 @@ def _evaluate(snap: Snapshot, q: wq.Query, deadline: Deadline) -> tuple[Scored, 
         return NOTHING, up.found
 
 
-def _match(snap: Snapshot, request: SearchRequest, filters: dict[str, np.ndarray], deadline: Deadline) -> _Match:
-    """Which documents the query matches: all words; else most words; else close spellings."""
+def _match(snap: Snapshot, request: SearchRequest, filters: dict[str, np.ndarray], deadline: Deadline,
+           options: QueryOptions) -> _Match:
+    """Which documents the query matches: all words (or their close spellings and synonyms);
+    when few, also some of the words; when none, what "Did you mean" proposes."""
     size = snap.size
     allowed = list(filters.values())
     if not request.q:
         full, _ = _evaluate(snap, wq.Every(), deadline)
         return _Match(None, full, intersect(full.docs, allowed, size), full.docs)
-    parsed = parse_query(request.q, snap, typing=request.typing)
+    parsed = parse_query(request.q, snap, typing=request.typing, options=options)
     full, part = _evaluate(snap, parsed.query, deadline)
-    match = _Match(parsed.query, full, intersect(full.docs, allowed, size), full.docs, notices=parsed.notices)
+    match = _Match(parsed.query, full, intersect(full.docs, allowed, size), full.docs, notices=parsed.notices,
+                   spellings=parsed.spellings)
     relaxed = relax(parsed.query) if len(match.filtered) < request.per_page else None
     loose = _evaluate(snap, relaxed, deadline)[0] if relaxed is not None else NOTHING
     if part is not None and len(part) > len(loose):
@@ -113,19 +118,30 @@ def _match(snap: Snapshot, request: SearchRequest, filters: dict[str, np.ndarray
         match.partial = loose.without(full.docs, size)
         match.matching = loose.docs
         match.filtered = intersect(loose.docs, allowed, size)
-    if len(match.filtered) or deadline.expired:
+    if deadline.expired:
         return match
-    close = close_words(request.q, snap.lexicon)
-    match.suggestion = suggest_query(request.q, close)
-    tolerant_text = typo_tolerant_text(request.q, close)
-    if tolerant_text:
-        tolerant = parse_query(tolerant_text, snap, typing=False)
-        found, _ = _evaluate(snap, tolerant.query, deadline)
-        filtered = intersect(found.docs, allowed, size)
-        if len(filtered):
-            return _Match(tolerant.query, found, filtered, found.docs,
-                          suggestion=match.suggestion, corrected=True, notices=match.notices)
+    match.suggestion = _suggestion(snap, request.q, options, deadline)
+    if len(match.filtered) or not match.suggestion:
+        return match
+    corrected = parse_query(match.suggestion, snap, typing=False, options=options)
+    found, _ = _evaluate(snap, corrected.query, deadline)
+    filtered = intersect(found.docs, allowed, size)
+    if len(filtered):
+        return _Match(corrected.query, found, filtered, found.docs, suggestion=match.suggestion, corrected=True,
+                      notices=match.notices, spellings=corrected.spellings)
     return match
+
+
+def _suggestion(snap: Snapshot, q: str, options: QueryOptions, deadline: Deadline) -> str:
+    """The query with its likely typos corrected, when that finds clearly more: the words as
+    written, without close spellings, matching at least twice as many paragraphs."""
+    corrected = suggest(q, snap.lexicon)
+    if not corrected:
+        return ""
+    exact = replace(options, typos=TypoPolicy(enabled=False))
+    counts = [len(_evaluate(snap, parse_query(text, snap, typing=False, options=exact).query, deadline)[0])
+              for text in (q, corrected)]
+    return corrected if counts[1] > 2 * counts[0] else ""
 
 
 def _order(snap: Snapshot, scored: Scored, sort: str, count: int) -> np.ndarray:
@@ -178,11 +194,13 @@ def _hits(snap: Snapshot, request: SearchRequest, match: _Match) -> tuple[list[H
         partial_from = None
     article_counts = snap.columns.count(ARTICLE, match.filtered) if request.group else None
     terms = query_terms(match.query) if match.query is not None else set()
-    hits = [_hit(snap, docnum, score, partial, terms, article_counts) for docnum, score, partial in chosen]
+    hits = [_hit(snap, docnum, score, partial, terms, article_counts, match.spellings)
+            for docnum, score, partial in chosen]
     return hits, partial_from
 
 
-def _hit(snap: Snapshot, docnum: int, score: float, partial: bool, terms: set[str], article_counts) -> Hit:
+def _hit(snap: Snapshot, docnum: int, score: float, partial: bool, terms: set[str], article_counts,
+         spellings: dict[str, tuple[str, str]]) -> Hit:
     fields = snap.searcher().stored_fields(docnum)
     text = fields.get("text", "")
     title = fields.get("title", "")
@@ -195,11 +213,23 @@ def _hit(snap: Snapshot, docnum: int, score: float, partial: bool, terms: set[st
         author=fields.get("author", ""), source=fields.get("source", ""),
         url=fields.get("url", ""), topic=fields.get("topic", ""), text=text,
         highlights=snippet(text, terms, snap.word_terms), score=score, partial=partial,
-        more_in_article=max(0, more),
+        more_in_article=max(0, more), why=_why(snap, f"{title} {text}", spellings),
     )
 
 
-def article(snap: Snapshot, article_id: str, q: str) -> ArticleView:
+def _why(snap: Snapshot, text: str, spellings: dict[str, tuple[str, str]]) -> tuple[str, ...]:
+    """"matched government for goverment", for each word the hit has only in a close spelling."""
+    if not spellings:
+        return ()
+    found = set(snap.word_terms.words(text)[1])
+    typed_terms = {typed: snap.word_terms.words(typed)[1] for typed, _ in spellings.values()}
+    return tuple(dict.fromkeys(
+        f"matched {spelling} for {typed}" for term, (typed, spelling) in spellings.items()
+        if term in found and not found.intersection(typed_terms[typed])
+    ))
+
+
+def article(snap: Snapshot, article_id: str, q: str, options: QueryOptions) -> ArticleView:
     """The whole article, its paragraphs in order, the query's words (`q`, cleaned) marked."""
     searcher = snap.searcher()
     docs = sorted(
@@ -208,7 +238,7 @@ def article(snap: Snapshot, article_id: str, q: str) -> ArticleView:
     )
     if not docs:
         raise ArticleNotFound(article_id)
-    terms = query_terms(parse_query(q, snap, typing=False).query) if q else set()
+    terms = query_terms(parse_query(q, snap, typing=False, options=options).query) if q else set()
     first = docs[0]
     return ArticleView(
         id=article_id, title=first.get("title", ""),

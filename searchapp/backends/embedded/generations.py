@@ -37,8 +37,9 @@ LOCK_FILE = ".lock"
 META_FILE = "searchapp.json"
 GENERATIONS_KEPT = 2
 # What the files of a generation are: bumped whenever a build writes something an older reader
-# would misread (Whoosh's pickled class paths included). Version 2: the backends/embedded layout.
-FORMAT = 2
+# would misread (Whoosh's pickled class paths included). 2: the backends/embedded layout;
+# 3: common words indexed.
+FORMAT = 3
 
 
 def _current_link(path: Path) -> Path:

@@ -43,6 +43,7 @@ class Lexicon:
         self.counts: Counter[str] = counts if counts is not None else Counter()
         self.words = sorted(self.counts)
         self._letters: str | None = None
+        self.spellings: dict[tuple[str, int], list[tuple[str, int]]] = {}  # close spellings, remembered
 
     def __contains__(self, word: str) -> bool:
         return word in self.counts

@@ -2,7 +2,8 @@
 
 The syntax: all words must match; `"a phrase"`; `-word` excludes; `OR`;
 `title:`, `section:`, `author:`, … field prefixes; `word*` prefixes. The last
-word also matches as a prefix while typing (`elec` finds `election`).
+word also matches as a prefix while typing (`elec` finds `election`); close
+spellings (`spelling.py`) and synonyms join their words.
 Expansions of prefixes and wildcards are capped, and leading wildcards are
 refused, so no query can walk the whole lexicon.
 """
@@ -15,17 +16,19 @@ from fnmatch import fnmatchcase
 
 from whoosh import qparser
 from whoosh import query as wq
-from whoosh.spelling import ListCorrector
 
 from ...fields import QUERY_FIELDS, SEARCHED, WORD_PATTERN
+from ...search.tolerance import QueryOptions, Synonyms
+from .analysis import STOP_WORDS
 from .lexicon import Lexicon
+from .spelling import corrected_text, with_typos
 from .whoosh_compat import prefix_terms
 
 SEARCH_FIELDS = SEARCHED
 PREFIX_FIELDS = QUERY_FIELDS
 MAX_EXPANSION = 12  # words a prefix or wildcard stands for: the most used ones
 MIN_PREFIX = 2
-SUGGESTIONS_PER_WORD = 3
+PREFIX_WEIGHT = 0.9  # a word the last one typed begins, below the word as typed
 
 _WORD = re.compile(WORD_PATTERN)
 _NEGATION = re.compile(r"(?:(?<=^)|(?<=[\s(]))-+(?=[\w\"(])")
@@ -41,6 +44,7 @@ class ParsedQuery:
 
     query: wq.Query
     notices: list[str] = field(default_factory=list)
+    spellings: dict[str, tuple[str, str]] = field(default_factory=dict)  # index term -> (word typed, spelling)
 
 
 def _parser(schema, group) -> qparser.QueryParser:
@@ -70,18 +74,85 @@ def _prepare(text: str, notices: list[str]) -> str:
     return _NEGATION.sub(" NOT ", text)
 
 
-def parse_query(text: str, snap, typing: bool = True) -> ParsedQuery:
-    """Parse, bound and (while typing) prefix-expand a query string, for one version of the index."""
+def parse_query(text: str, snap, typing: bool = False, options: QueryOptions = QueryOptions()) -> ParsedQuery:
+    """Parse and bound a query string for one version of the index: synonyms and close spellings
+    join their words, common words count only where they are all there is (or in a phrase), and
+    while typing the last word also matches the words it begins."""
     notices: list[str] = []
-    prepared = _prepare(text, notices)
+    prepared = with_synonyms(_prepare(text, notices), options.synonyms)
     parsed = _parser(snap.schema, qparser.AndGroup).parse(prepared)
-    parsed = bound_expansions(parsed, snap)
+    parsed = without_stop_words(bound_expansions(parsed, snap), prepared)
     trailing = _TRAILING_WORD.search(prepared) if typing else None
     if trailing and not trailing["word"].isupper() and trailing["word"].lower() not in _OPERATORS:
         parsed = expand_last_word(parsed, trailing.start("word"), trailing["word"].lower(), snap.schema, snap.lexicon)
+    spellings: dict[str, tuple[str, str]] = {}
+    parsed = with_typos(parsed, prepared, snap, options.typos, SEARCH_FIELDS, spellings)
     if parsed is wq.NullQuery and plain_words(text):
-        notices.append("Your query has only very common words; try more specific ones.")
-    return ParsedQuery(parsed.normalize(), notices)
+        notices.append("Your query has no word the index can search for; try other words.")
+    return ParsedQuery(parsed.normalize(), notices, spellings)
+
+
+def suggest(text: str, lexicon: Lexicon) -> str:
+    """The query with its likely typos corrected ('' when there are none)."""
+    corrected = corrected_text(text, lexicon, _WORD, frozenset(_OPERATORS))
+    return corrected if corrected != text else ""
+
+
+def _word_at(node: wq.Query, text: str) -> str | None:
+    """The word of the query text a parsed term came from."""
+    if isinstance(node, wq.Term) and node.startchar is not None:
+        return text[node.startchar:node.endchar].lower()
+    return None
+
+
+def _is_stop_word(node: wq.Query, text: str) -> bool:
+    """A plain word that is a common word (`the`, `of`), however many fields it is searched in."""
+    leaves = [node] if isinstance(node, wq.Term) else list(node.children()) if isinstance(node, wq.Or) else []
+    return bool(leaves) and all(_word_at(leaf, text) in STOP_WORDS for leaf in leaves)
+
+
+def without_stop_words(q: wq.Query, text: str) -> wq.Query:
+    """Common words left out of every group of required words that has other words: they are
+    indexed (so a query of only common words, or a phrase, finds them) but would only narrow."""
+    if isinstance(q, wq.And):
+        children = list(q.children())
+        required = [child for child in children if not isinstance(child, wq.Not)]
+        common = [child for child in required if _is_stop_word(child, text)]
+        if common and len(common) < len(required):
+            children = [child for child in children if not any(child is word for word in common)]
+        return wq.And([without_stop_words(child, text) for child in children], boost=q.boost)
+    if isinstance(q, wq.Not | wq.Phrase) or not list(q.children()):
+        return q
+    return q.apply(lambda child: without_stop_words(child, text))
+
+
+def with_synonyms(text: str, synonyms: Synonyms) -> str:
+    """The query text with each synonym (outside quotes and field values) widened to its group,
+    as `(entry OR "other entry" OR …)`; the longest entry at a place wins."""
+    if not synonyms.groups:
+        return text
+    parts = text.split('"')  # even parts are outside quotes (an unclosed quote was removed before)
+    parts[::2] = [_widened(part, synonyms) for part in parts[::2]]
+    return '"'.join(parts)
+
+
+def _widened(text: str, synonyms: Synonyms) -> str:
+    words = list(_WORD.finditer(text))
+    out, at, n = [], 0, 0
+    while n < len(words):
+        for size in range(min(synonyms.longest, len(words) - n), 0, -1):
+            chosen = words[n:n + size]
+            if text[chosen[0].start() - 1:chosen[0].start()] == ":" or chosen[0].group().lower() in _OPERATORS:
+                continue
+            group = synonyms.group_of(tuple(match.group().lower() for match in chosen))
+            if group is not None:
+                alternatives = [" ".join(entry) if len(entry) == 1 else f'"{" ".join(entry)}"' for entry in group]
+                out.append(text[at:chosen[0].start()] + "(" + " OR ".join(alternatives) + ")")
+                at, n = chosen[-1].end(), n + size
+                break
+        else:
+            n += 1
+    return "".join(out) + text[at:]
 
 
 def relax(q: wq.Query) -> wq.Query | None:
@@ -118,17 +189,18 @@ def _prefix_terms(fieldname: str, words: list[str], schema) -> list[wq.Query]:
 
 
 def expand_last_word(q: wq.Query, start: int, word: str, schema, lexicon: Lexicon) -> wq.Query:
-    """Let the word typed last (starting at `start`) also match the words it begins."""
+    """Let the word typed last (starting at `start`) also match the words it begins, below the
+    word as typed (a paragraph counts the best of them)."""
     completions = expand_prefix(lexicon, word)
     if not completions:
         return q
 
     def replace(node: wq.Query) -> wq.Query:
         if isinstance(node, wq.Term) and node.startchar == start and node.fieldname in SEARCH_FIELDS:
-            terms = _prefix_terms(node.fieldname, completions, schema)
-            if all(t.text != node.text for t in terms):
-                terms.insert(0, node)
-            return wq.Or(terms, boost=node.boost) if len(terms) > 1 else node
+            terms = [term for term in _prefix_terms(node.fieldname, completions, schema) if term.text != node.text]
+            for term in terms:
+                term.boost = PREFIX_WEIGHT
+            return wq.DisjunctionMax([node, *terms], boost=node.boost) if terms else node
         if isinstance(node, wq.Not):
             return node
         return node.apply(replace) if list(node.children()) else node
@@ -163,63 +235,6 @@ def _lexicon_matches(q: wq.Prefix | wq.Wildcard, lexicon: Lexicon) -> list[str]:
         return []
     candidates = lexicon.completions(literal, limit=MAX_EXPANSION * 20)
     return [word for word in candidates if fnmatchcase(word, pattern)][:MAX_EXPANSION]
-
-
-def _one_edit_away(word: str, lexicon: Lexicon) -> list[str]:
-    """The indexed words one edit from `word` (insertion, deletion, substitution, or two
-    neighbouring letters swapped, the commonest typo), its first letter kept.
-
-    Trying every single edit against the word set is far quicker than walking
-    the sorted word list with a Levenshtein automaton, which two edits need.
-    """
-    letters = lexicon.letters()
-    variants = {word[:i] + word[i + 1:] for i in range(1, len(word))}
-    variants.update(word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(1, len(word) - 1))
-    for i in range(1, len(word) + 1):
-        head, tail = word[:i], word[i:]
-        variants.update(head + letter + tail for letter in letters)
-        if tail:
-            variants.update(head + letter + tail[1:] for letter in letters)
-    variants.discard(word)
-    return [variant for variant in variants if variant in lexicon]
-
-
-def close_words(text: str, lexicon: Lexicon) -> dict[str, list[str]]:
-    """Each word of the query that is not in the index -> the closest indexed words.
-
-    The first letter must match (typos there are rare, and it makes the search
-    of the word list far cheaper); one edit is tried before two; among equally
-    close words the most used come first.
-    """
-    close: dict[str, list[str]] = {}
-    for match in _WORD.finditer(text):
-        word = match.group(0).lower()
-        if word in close or word in _OPERATORS or text[match.end():match.end() + 1] == ":":
-            continue
-        if len(word) < 3 or word in lexicon:
-            continue
-        found = _one_edit_away(word, lexicon)
-        if not found and len(word) > 4:
-            found = ListCorrector(lexicon.words).suggest(word, limit=50, maxdist=2, prefix=1)
-        if found:
-            close[word] = sorted(found, key=lambda w: (-lexicon.counts[w], w))[:SUGGESTIONS_PER_WORD]
-    return close
-
-
-def _replace_words(text: str, replacements: dict[str, str]) -> str:
-    return _WORD.sub(lambda m: replacements.get(m.group(0).lower(), m.group(0)), text)
-
-
-def suggest_query(text: str, close: dict[str, list[str]]) -> str:
-    """The query with each unknown word replaced by its closest indexed word, or ''."""
-    return _replace_words(text, {word: found[0] for word, found in close.items()}) if close else ""
-
-
-def typo_tolerant_text(text: str, close: dict[str, list[str]]) -> str:
-    """The query with each unknown word widened to `(word OR close1 OR close2 …)`, or ''."""
-    if not close:
-        return ""
-    return _replace_words(text, {word: "(" + " OR ".join([word, *found]) + ")" for word, found in close.items()})
 
 
 def query_terms(q: wq.Query) -> set[str]:
