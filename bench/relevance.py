@@ -24,6 +24,7 @@ import math
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,8 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.filedb.filestore import RamStorage
 from whoosh.query import Or, Term
 
-from searchapp.search import Search, make_request
+from searchapp.backends import Backend
+from searchapp.search import make_request
 
 from . import typo_robustness
 from .common import RESULTS, SHARED, table
@@ -111,7 +113,7 @@ def user_query(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit + 1].rsplit(" ", 1)[0]
 
 
-def service_ranking(search: Search, text: str, depth: int = DEPTH, typing: bool = False) -> tuple[list[str], dict]:
+def service_ranking(search: Backend, text: str, depth: int = DEPTH, typing: bool = False) -> tuple[list[str], dict]:
     """The first `depth` articles the service ranks for `text` (first hit of each), and what the first
     page said: paragraphs matching every word on it (`full`), notices, whether it was corrected."""
     q = user_query(text, search.limits.max_query_length)
@@ -136,7 +138,7 @@ def service_run(collection: Collection, index: Path, typing: bool = False) -> tu
     """Every query's ranking, first-page details, and the seconds taken."""
     started = time.perf_counter()
     ranking, details = {}, {}
-    with open_search(index) as search:
+    with closing(open_search(index)) as search:
         for query in collection.queries:
             ranking[query["id"]], details[query["id"]] = service_ranking(search, query["text"], typing=typing)
     return ranking, details, time.perf_counter() - started

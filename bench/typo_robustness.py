@@ -17,8 +17,10 @@ import json
 import random
 import time
 from collections.abc import Sequence
+from contextlib import closing
 
-from searchapp.search import Search, SearchPage, make_request
+from searchapp.backends import Backend
+from searchapp.search import SearchPage, make_request
 
 from .common import DATASETS, QUERIES_FILE, percentile, prepare, table
 from .relevance_metrics import mean, normalised, overlap_at, typo_target, with_typo
@@ -37,7 +39,7 @@ def typo_queries(corpus: str = "bbc") -> list[tuple[str, str]]:
             if item["kind"] in KINDS and not item["filters"] and typo_target(item["q"])]
 
 
-def submitted(search: Search, q: str) -> tuple[SearchPage, float]:
+def submitted(search: Backend, q: str) -> tuple[SearchPage, float]:
     """The first page (10 hits) of `q` as a submitted search, and the seconds it took."""
     request = make_request(q=q, limits=search.limits).with_changes(typing=False)
     started = time.perf_counter()
@@ -51,7 +53,7 @@ def typo_word(q: str, typo: str) -> str:
     return typo[target.start():target.end() + len(typo) - len(q)]
 
 
-def one_query(search: Search, kind: str, q: str) -> dict | None:
+def one_query(search: Backend, kind: str, q: str) -> dict | None:
     """The typo'd query's figures against the clean one; None when the clean query finds nothing."""
     clean, clean_seconds = submitted(search, q)
     if not clean.hits:
@@ -73,7 +75,7 @@ def measure(corpus: str = "bbc") -> dict:
     dataset = DATASETS[corpus]
     prepare(dataset, ["searchapp"])
     queries = typo_queries(corpus)
-    with open_search(dataset.searchapp_index) as search:
+    with closing(open_search(dataset.searchapp_index)) as search:
         for _, q in queries:  # warm-up: the terms' arrays read once
             submitted(search, q)
         rows = [one_query(search, kind, q) for kind, q in queries]

@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import math
 import random
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_service_ranking_pages_on_and_keeps_each_articles_first_paragraph(releva
     ]
     collection = relevance.Collection("tiny", docs, [{"id": "1", "text": "flutter"}], {"1": {"20": 1}})
     index = relevance.index_collection(collection, tmp_path)
-    with relevance.open_search(index) as search:
+    with closing(relevance.open_search(index)) as search:
         ranked, details = relevance.service_ranking(search, "flutter", depth=5)
         assert (ranked, details["pages"]) == (["10", "20"], 2)  # article 20's paragraph is hit 121: page 2
         assert relevance.service_ranking(search, "flutter", depth=1)[0] == ["10"]
