@@ -32,7 +32,15 @@ from pathlib import Path
 
 from .common import paragraphs, table
 from .relevance import (
-    COLLECTIONS, Collection, Ranking, by_half, bm25f_run, index_collection, load_collection, per_query, service_run,
+    COLLECTIONS,
+    Collection,
+    Ranking,
+    bm25f_run,
+    by_half,
+    index_collection,
+    load_collection,
+    per_query,
+    service_run,
     write_jsonl,
 )
 from .relevance_metrics import first_hit_per_article

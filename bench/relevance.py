@@ -221,8 +221,8 @@ def evaluate_collection(name: str) -> dict:
                 **{run: {k: round(v, 4) for k, v in figures[run][q["id"]].items()} for run in runs}}
                for q in collection.queries]
     return {"articles": len(searchable(collection)), "queries": len(collection.queries),
-            "build_seconds": round(built, 2), "search_seconds": round(seconds, 2), "summary": {run: by_half(f) for run, f in figures.items()},
-            "per_query": queries}
+            "build_seconds": round(built, 2), "search_seconds": round(seconds, 2),
+            "summary": {run: by_half(f) for run, f in figures.items()}, "per_query": queries}
 
 
 def markdown(results: dict) -> list[str]:
