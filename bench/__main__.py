@@ -26,7 +26,7 @@ from pathlib import Path
 
 import whoosh
 
-from . import browser, cold_start, growth, http_latency, index_bench, load, profile_search
+from . import browser, cold_start, growth, http_latency, index_bench, load, profile_search, relevance
 from .common import CODE, DATASETS, REPO, RESULTS
 
 Part = Callable[[bool], list[str]]
@@ -42,6 +42,7 @@ PARTS: dict[str, Part] = {
     "soak": lambda quick: load.mode_soak(DATASETS["reuters"], 8, 60.0 if quick else 300.0, None),
     "profile": lambda quick: profile_search.run("reuters", 20),
     "browser": lambda quick: browser.run("reuters", 5 if quick else 20),
+    "relevance": lambda quick: relevance.run(),
 }
 QUICK_SKIPS = {"rebuild"}
 GROWTH_STEPS = ["10k", "105k", "1m"]  # --growth-steps changes it
