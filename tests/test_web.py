@@ -147,6 +147,20 @@ def test_hit_links_open_the_article_at_the_paragraph(client):
     assert "https://www.themoscowtimes.com/2025/02/12/" in article.text
 
 
+def test_kinds_carry_one_label_in_the_facet_the_hits_the_article_and_the_api(client):
+    page = client.get("/search?q=putin&per_page=100").text
+    facet = dict(re.findall(r'data-facet="kind" data-value="(\w+)"><span class="label">([^<]+)</span>', page))
+    assert set(facet) == {"body", "quote", "related"}
+    on_hits = set(re.findall(r'<span class="kind kind-(\w+)">([^<]+)</span>', page))
+    assert {kind for kind, _ in on_hits} == set(facet)
+    assert on_hits == set(facet.items())
+    api = client.get("/api/search?q=putin").get_json()
+    assert {v["value"]: v["label"] for v in api["facets"]["kind"]} == facet
+    article = client.get(f"/articles/{ARTICLE}").text
+    on_article = set(re.findall(r'<span class="kind kind-(\w+)">([^<]+)</span>', article))
+    assert on_article == {("related", facet["related"])}
+
+
 def test_no_query_shows_the_corpus_at_a_glance(client):
     page = client.get("/").text
     assert "3 articles, 25 paragraphs" in page

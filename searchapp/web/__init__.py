@@ -17,7 +17,7 @@ from ..errors import ArticleNotFound, InvalidSearch, SearchIndexError
 from ..search import SearchRequest, make_request
 from ..search.facets import FACETS_BY_NAME
 from . import guard
-from .views import entity_links, request_params, results_context, url_with
+from .views import entity_links, kind_label, request_params, results_context, url_with
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,7 @@ def _unexpected(error: Exception):
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["searchapp.settings"] = settings
     app.extensions["searchapp.search"] = open_backend(settings)
+    app.add_template_filter(kind_label)
     app.register_blueprint(bp)
     from . import embed  # here: embed imports this module
 
