@@ -179,6 +179,18 @@ def test_zero_hits_suggests_dropping_a_filter(client):
     assert re.search(r'href="/search\?q=tartus">without Kind</a> \(1 hit\)', page)
 
 
+@pytest.mark.parametrize("url", [
+    "/", "/search?q=putin", "/search?q=election&group=article", f"/articles/{ARTICLE}?q=tartus",
+    "/articles/no-such-article", "/search?page=-1", "/embed?q=putin", "/embed/demo",
+])
+def test_aria_references_point_at_elements_of_the_page(client, url):
+    page = client.get(url).text
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    refs = re.findall(r'\baria-(?:controls|labelledby|describedby|owns)="([^"]+)"', page)
+    assert refs, "the page has ARIA references to check"
+    assert {ref for value in refs for ref in value.split()} - ids == set()
+
+
 # --- bad input ------------------------------------------------------------------------
 
 
