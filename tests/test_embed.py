@@ -141,7 +141,7 @@ def test_demo_page_shows_both_variants_with_their_snippets(client):
     page = response.text
     assert "<searchapp-search" in page and 'src="/widget.js"' in page, "the widget, live"
     assert re.search(r'<iframe class="embed-frame" data-searchapp src="/embed"', page), "the iframe, live"
-    snippets = [html.unescape(code) for code in re.findall(r"<pre><code[^>]*>(.*?)</code></pre>", page, re.S)]
+    snippets = [html.unescape(code) for code in re.findall(r"<pre[^>]*><code[^>]*>(.*?)</code></pre>", page, re.S)]
     assert len(snippets) == 2
     widget, frame = snippets
     assert widget.startswith('<script src="http://localhost/widget.js" defer></script>\n<searchapp-search ')
