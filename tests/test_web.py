@@ -229,6 +229,33 @@ def test_bad_parameters_get_a_400_with_a_helpful_message(client, url, message):
     assert api.status_code == 400 and message in api.get_json()["error"]
 
 
+@pytest.mark.parametrize("group", ["true", "1", "yes", "false", "0", "none", "Article"])
+def test_group_is_article_or_nothing(client, group):
+    for path in ("/api/search", "/search", "/embed"):
+        response = client.get(f"{path}?q=putin&group={group}")
+        assert response.status_code == 400, path
+        assert "group must be 'article' or empty" in html.unescape(response.text)
+
+
+def test_group_links_of_the_page_work(client):
+    page = client.get("/search?q=election").text
+    grouped = re.search(r'class="group-toggle" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert grouped == "/search?q=election&group=article"
+    grouped_page = client.get(grouped)
+    assert grouped_page.status_code == 200
+    ungrouped = re.search(r'class="group-toggle" href="([^"]+)"', grouped_page.text).group(1)
+    assert client.get(ungrouped.replace("&amp;", "&")).status_code == 200
+    assert client.get("/api/search?q=election&group=").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["q", "sort", "page", "per_page", "group"])
+def test_a_single_valued_parameter_given_twice_is_refused(client, name):
+    value = {"q": "putin", "sort": "newest", "page": "1", "per_page": "5", "group": "article"}[name]
+    response = client.get(f"/api/search?{name}={value}&{name}={value}")
+    assert response.status_code == 400
+    assert f"give {name} once" in response.get_json()["error"]
+
+
 def test_htmx_gets_the_error_as_a_fragment(client):
     response = htmx(client, "/search?page=-1")
     assert response.status_code == 400
@@ -253,11 +280,14 @@ def test_path_tricks_cannot_escape(client):
     assert client.get("/static/..%2F..%2Fpyproject.toml").status_code == 404
 
 
-@pytest.mark.parametrize("url", ["/search?q=putin", "/api/search?q=putin", f"/articles/{ARTICLE}"])
-def test_only_get_and_head_are_accepted(client, url):
+@pytest.mark.parametrize("url", ["/search?q=putin", "/api/search?q=putin", f"/articles/{ARTICLE}",
+                                 f"/api/articles/{ARTICLE}", "/healthz", "/embed", "/widget.js"])
+def test_only_get_and_head_are_accepted_and_405_says_so_in_allow(client, url):
     assert client.head(url).status_code == 200
-    assert client.post(url).status_code == 405
-    assert client.delete(url).status_code == 405
+    for method in ("POST", "DELETE", "PUT", "PATCH", "TRACE"):
+        response = client.open(url, method=method)
+        assert response.status_code == 405, method
+        assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}, method
 
 
 def test_missing_index_says_how_to_build_one(tmp_path):

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("web", __name__)
 
 CONTROL_PARAMS = frozenset({"q", "sort", "page", "per_page", "group"})
+GROUPS = ("", "article")  # what the OpenAPI description allows; the page's own links only use these
 
 
 def _settings() -> Settings:
@@ -49,6 +50,12 @@ def _parse_search_args() -> SearchRequest:
             f"Unknown parameter {unknown[0][:40]!r}. Use q, sort, page, per_page, group "
             f"or a facet: {', '.join(FACETS_BY_NAME)}."
         )
+    repeated = next((name for name in CONTROL_PARAMS if len(args.getlist(name)) > 1), None)
+    if repeated:
+        raise InvalidSearch(f"{repeated} was given {len(args.getlist(repeated))} times; give {repeated} once.")
+    group = args.get("group", "")
+    if group not in GROUPS:
+        raise InvalidSearch(f"group must be 'article' or empty, not {group[:40]!r}.")
     settings = _settings()
     return make_request(
         q=args.get("q", ""),
@@ -56,7 +63,7 @@ def _parse_search_args() -> SearchRequest:
         sort=args.get("sort"),
         page=args.get("page"),
         per_page=args.get("per_page"),
-        group=args.get("group"),
+        group=group,
         limits=_search().limits,
         default_per_page=settings.per_page,
     )
@@ -144,7 +151,12 @@ def _no_index(error: SearchIndexError):
 
 
 def _http_error(error: HTTPException):
-    return _error_page(error.code or 500, error.name, error.description or error.name)
+    """Our page or JSON for the error, keeping its headers (a 405's `Allow`)."""
+    response = _error_page(error.code or 500, error.name, error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _unexpected(error: Exception):
