@@ -446,6 +446,8 @@ def test_gunicorn_lets_the_app_answer_over_long_urls(gunicorn_url):
     assert (status, kind) == (400, "application/json") and b"kind takes at most" in body
     status, kind, body = _status_type_body(base + "x" * 8100)
     assert (status, kind) == (414, "application/json") and json.loads(body)["status"] == 414
+    status, kind, _ = _status_type_body(base + "x" * 9000)
+    assert (status, kind) == (414, "text/html"), "past 8190 bytes gunicorn answers, as the description says"
 
 
 PARAMS = st.sampled_from(["q", "page", "per_page", "sort", "group", "kind", "section", "topic",
