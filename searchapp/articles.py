@@ -255,12 +255,18 @@ def _split_header(blocks: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def _split_url(blocks: list[str]) -> tuple[list[str], str]:
-    """The body without the trailing `Original url:` part, and the repaired URL."""
+    """The body without the `Original url:` block, and the repaired URL.
+
+    The URL is the rest of the label's block, or the next block when the label
+    stands alone; it ends at a blank line, so the blocks after it stay body text.
+    """
     for index, block in enumerate(blocks):
-        label = _URL_LABEL.match(block)
-        if label:
-            url = "".join([label["rest"], *blocks[index + 1:]])
-            return blocks[:index], re.sub(r"\s+", "", strip_markup(url))
+        first, _, more = block.partition("\n")
+        if label := _URL_LABEL.match(first):
+            url, end = f"{label['rest']}{more}", index + 1
+            if not url.strip() and end < len(blocks):
+                url, end = blocks[end], end + 1
+            return blocks[:index] + blocks[end:], re.sub(r"\s+", "", strip_markup(url))
     return blocks, ""
 
 

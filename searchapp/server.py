@@ -38,6 +38,9 @@ def run_server(host: str, port: int, workers: int, threads: int) -> None:
         "threads": threads,
         "keepalive": 5,
         "timeout": 30,
+        # gunicorn's maximum (its default is 4094): longer URLs reach the app, which refuses those
+        # over `guard.MAX_TARGET_BYTES` with its own 414 (JSON for the API).
+        "limit_request_line": 8190,
         "graceful_timeout": 10,
         "accesslog": None,
         "errorlog": "-",

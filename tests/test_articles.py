@@ -309,7 +309,9 @@ def test_heading_needs_full_sentences_around_it(article_text):
 
 @pytest.mark.parametrize(("url_lines", "url"), [
     (["Original url: https://example.com/a b"], "https://example.com/ab"),
-    (["Original url:", "https://example.com/a-very-long-", "path"], "https://example.com/a-very-long-path"),
+    (["Original url:", "https://example.com/a-very-long-\npath"], "https://example.com/a-very-long-path"),
+    (["Original url:\nhttps://example.com/a-very-long-\npath"], "https://example.com/a-very-long-path"),
+    (["Original url: https://example.com/a-\npath"], "https://example.com/a-path"),
     (["ORIGINAL URL: <u>https://www.example.com/x</u>"], "https://www.example.com/x"),
 ])
 def test_original_url_is_repaired_and_no_paragraph(article_text, url_lines, url):
@@ -317,6 +319,20 @@ def test_original_url_is_repaired_and_no_paragraph(article_text, url_lines, url)
     article = parse_text_article(text, "a")
     assert (article.url, article.blocks) == (url, (Block("The paragraph."),))
     assert article.source == "example.com"
+
+
+@pytest.mark.parametrize("url_lines", [
+    ["Original url:", "https://example.com/a87973"],
+    ["Original url:\nhttps://example.com/a87973"],
+    ["Original url: https://example.com/a87973"],
+], ids=["next-block", "same-block", "same-line"])
+def test_paragraphs_after_the_url_block_stay_paragraphs(article_text, url_lines):
+    """The URL ends at the first blank line after it; what follows is body text, not more URL."""
+    after = ["The committee met in Latakia on Thursday.", "It meets again in May."]
+    text = article_text("A Title", ["The paragraph.", *url_lines, *after])
+    article = parse_text_article(text, "a")
+    assert article.url == "https://example.com/a87973"
+    assert article.blocks == (Block("The paragraph."), *map(Block, after))
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -14,16 +14,15 @@ from werkzeug.exceptions import HTTPException
 from ..backends import Backend, open_backend
 from ..config import Settings
 from ..errors import ArticleNotFound, InvalidSearch, SearchIndexError
-from ..search import SearchRequest, make_request
-from ..search.facets import FACETS_BY_NAME
+from ..search import SearchRequest
 from . import guard
-from .views import entity_links, request_params, results_context, url_with
+from .params import parse_article_args, parse_search_args
+from .views import entity_links, kind_label, request_params, results_context, url_with
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("web", __name__)
 
-CONTROL_PARAMS = frozenset({"q", "sort", "page", "per_page", "group"})
 
 
 def _settings() -> Settings:
@@ -42,24 +41,7 @@ def _wants_fragment() -> bool:
 
 def _parse_search_args() -> SearchRequest:
     """The request's search parameters, validated; `InvalidSearch` says what is wrong."""
-    args = request.args
-    unknown = [name for name in args if name not in CONTROL_PARAMS and name not in FACETS_BY_NAME]
-    if unknown:
-        raise InvalidSearch(
-            f"Unknown parameter {unknown[0][:40]!r}. Use q, sort, page, per_page, group "
-            f"or a facet: {', '.join(FACETS_BY_NAME)}."
-        )
-    settings = _settings()
-    return make_request(
-        q=args.get("q", ""),
-        filters={name: args.getlist(name) for name in FACETS_BY_NAME if name in args},
-        sort=args.get("sort"),
-        page=args.get("page"),
-        per_page=args.get("per_page"),
-        group=args.get("group"),
-        limits=_search().limits,
-        default_per_page=settings.per_page,
-    )
+    return parse_search_args(request.args, _search().limits, _settings().per_page)
 
 
 def _render(template: str, fragment: str, status: int = 200, **context):
@@ -89,11 +71,7 @@ def search_page():
 
 @bp.get("/api/search")
 def api_search():
-    try:
-        req = _parse_search_args()
-    except InvalidSearch as error:
-        return _json_error(400, str(error))
-    return jsonify(_search().search(req).to_json())
+    return jsonify(_search().search(_parse_search_args()).to_json())
 
 
 @bp.get("/articles/<path:article_id>")
@@ -109,7 +87,8 @@ def article_page(article_id: str):
 
 @bp.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    return jsonify(_search().article(article_id, request.args.get("q", "")).to_json())
+    q = parse_article_args(request.args, _search().limits)
+    return jsonify(_search().article(article_id, q).to_json())
 
 
 @bp.get("/healthz")
@@ -132,6 +111,11 @@ def _error_page(status: int, title: str, message: str):
     return make_response(render_template("error.html", status=status, title=title, message=message), status)
 
 
+def _invalid(error: InvalidSearch):
+    """Bad parameters of the API (the pages catch their own, to show the search page)."""
+    return _error_page(400, "Bad request", str(error))
+
+
 def _not_found(error: ArticleNotFound):
     return _error_page(404, "Article not found", str(error))
 
@@ -144,7 +128,12 @@ def _no_index(error: SearchIndexError):
 
 
 def _http_error(error: HTTPException):
-    return _error_page(error.code or 500, error.name, error.description or error.name)
+    """Our page or JSON for the error, keeping its headers (a 405's `Allow`)."""
+    response = _error_page(error.code or 500, error.name, error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _unexpected(error: Exception):
@@ -155,10 +144,13 @@ def _unexpected(error: Exception):
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["searchapp.settings"] = settings
     app.extensions["searchapp.search"] = open_backend(settings)
+    app.url_map.merge_slashes = False  # `//` in an article id is a 404, not a redirect to another id
+    app.add_template_filter(kind_label)
     app.register_blueprint(bp)
     from . import embed  # here: embed imports this module
 
     app.register_blueprint(embed.bp)
+    app.register_error_handler(InvalidSearch, _invalid)
     app.register_error_handler(ArticleNotFound, _not_found)
     app.register_error_handler(SearchIndexError, _no_index)
     app.register_error_handler(HTTPException, _http_error)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, jsonify, make_response, request
+from werkzeug.exceptions import RequestURITooLarge
 
 from ..config import Settings
 
@@ -15,6 +17,10 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
 )
 EMBEDDABLE = frozenset({"/embed"})  # the page iframes show; not /embed/demo, which is an ordinary page
+# Longest request target (path and query, as sent) the app answers. Below gunicorn's request-line
+# limit (set to its maximum, 8190 bytes, by `server.py`), so an over-long URL gets our 414 (JSON
+# for the API), not gunicorn's HTML; only a line over 8190 bytes still meets gunicorn's.
+MAX_TARGET_BYTES = 8000
 
 
 class RateLimiter:
@@ -71,6 +77,19 @@ def _add_headers(response: Response) -> Response:
     return response
 
 
+def target_bytes(environ: dict) -> int:
+    """The length of the request target as sent: the path percent-encoded again, the raw query."""
+    path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/", encoding="latin-1")
+    query = environ.get("QUERY_STRING", "")
+    return len(path) + (len(query) + 1 if query else 0)
+
+
+def _limit_url() -> None:
+    length = target_bytes(request.environ)
+    if length > MAX_TARGET_BYTES:
+        raise RequestURITooLarge(f"The URL is {length:,} bytes long; the limit is {MAX_TARGET_BYTES:,}.")
+
+
 def _limit_rate():
     limiter: RateLimiter | None = current_app.extensions.get("searchapp.rate_limiter")
     if limiter is None or request.path.startswith("/static/") or request.path == "/healthz":
@@ -91,5 +110,6 @@ def _limit_rate():
 def init_app(app: Flask, settings: Settings) -> None:
     if settings.rate_limit > 0:
         app.extensions["searchapp.rate_limiter"] = RateLimiter(settings.rate_limit)
+    app.before_request(_limit_url)
     app.before_request(_limit_rate)
     app.after_request(_add_headers)

@@ -171,6 +171,11 @@ def results_context(page: SearchPage, per_page: int) -> dict[str, object]:
     }
 
 
+def kind_label(kind: str) -> str:
+    """A paragraph kind as the kind facet shows it (`body` -> `Body text`): one label everywhere."""
+    return FACETS_BY_NAME["kind"].value_label(kind)
+
+
 def entity_links(article: ArticleView) -> list[tuple[str, list[tuple[str, str]]]]:
     """The people, places and organisations of an article, each a link to the paragraphs naming it."""
     return [
