@@ -94,6 +94,14 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     requestFromForm = event.detail.elt === searchForm();
   });
+  // Results while typing let the last word stand for the words it begins; a submitted search
+  // (Enter, a link, the back button) takes the words as they are.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    if (event.detail.elt === searchForm() && trigger && trigger.type === "input") {
+      event.detail.headers["X-Searchapp-Typing"] = "1";
+    }
+  });
   document.addEventListener("htmx:pushedIntoHistory", function () {
     pushNext = !requestFromForm;
     historyMode(pushNext);

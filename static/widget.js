@@ -156,6 +156,7 @@
       var params = this.params();
       var api = new URLSearchParams(params);
       api.set("per_page", String(this.count));
+      api.set("typing", "true");  // the widget searches as its visitor types
       var request = this.request = new AbortController();
       var self = this;
       this.list.setAttribute("aria-busy", "true");

@@ -483,3 +483,17 @@ def test_the_openapi_description_matches_the_api(client):
     required = spec["components"]["schemas"]["Hit"]["required"]
     hit = client.get("/api/search?q=putin").get_json()["hits"][0]
     assert set(required) <= set(hit)
+
+
+def test_the_last_word_is_a_prefix_only_for_requests_sent_while_typing(client):
+    """Submitted searches, links and plain API calls take the words as they are (`khmei` is no word);
+    the page's as-you-type requests and API callers that ask (the widget) also match what it begins."""
+    fragment = {"HX-Request": "true"}
+    typed = client.get("/search?q=khmei", headers={**fragment, "X-Searchapp-Typing": "1"})
+    assert b"<mark>Khmeimim</mark>" in typed.data
+    assert "X-Searchapp-Typing" in typed.headers["Vary"]
+    submitted = client.get("/search?q=khmei", headers=fragment)
+    assert b"<mark>Khmeimim</mark>" not in submitted.data or b"Did you mean" in submitted.data
+    assert client.get("/api/search?q=khmei").get_json()["total"] == 0
+    assert client.get("/api/search?q=khmei&typing=true").get_json()["total"] > 0
+    assert client.get("/api/search?q=khmei&typing=yes").status_code == 400

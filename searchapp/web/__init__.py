@@ -39,9 +39,13 @@ def _wants_fragment() -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
+TYPING_HEADER = "X-Searchapp-Typing"  # app.js: this request was sent while the person types
+
+
 def _parse_search_args() -> SearchRequest:
     """The request's search parameters, validated; `InvalidSearch` says what is wrong."""
-    return parse_search_args(request.args, _search().limits, _settings().per_page)
+    typing = _wants_fragment() and request.headers.get(TYPING_HEADER) == "1"
+    return parse_search_args(request.args, _search().limits, _settings().per_page, typing)
 
 
 def _render(template: str, fragment: str, status: int = 200, **context):
@@ -49,6 +53,7 @@ def _render(template: str, fragment: str, status: int = 200, **context):
     name = fragment if _wants_fragment() else template
     response = make_response(render_template(name, fragment=name == fragment, live_search=True, **context), status)
     response.vary.add("HX-Request")
+    response.vary.add(TYPING_HEADER)
     return response
 
 

@@ -15,8 +15,9 @@ from werkzeug.datastructures import MultiDict
 from ..search import SORTS, InvalidSearch, Limits, SearchRequest, make_request
 from ..search.facets import FACETS_BY_NAME
 
-CONTROL_PARAMS = frozenset({"q", "sort", "page", "per_page", "group"})
+CONTROL_PARAMS = frozenset({"q", "sort", "page", "per_page", "group", "typing"})
 GROUPS = ("", "article")
+TYPING = {"": False, "false": False, "true": True}
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # ASCII digits: int() would also take " 3", "1_0" and "٣"
 MAX_FACET_VALUES = 50  # per facet, as `make_request` allows
 MAX_VALUE_LENGTH = 200
@@ -44,6 +45,8 @@ def _check_controls(args: MultiDict, limits: Limits) -> None:
             raise InvalidSearch(f"{name} must be a whole number, not {args[name][:40]!r}.")
     if args.get("group", "") not in GROUPS:
         raise InvalidSearch(f"group must be 'article' or empty, not {args['group'][:40]!r}.")
+    if args.get("typing", "") not in TYPING:
+        raise InvalidSearch(f"typing must be true, false or empty, not {args['typing'][:40]!r}.")
 
 
 def _check_facets(args: MultiDict) -> None:
@@ -55,12 +58,13 @@ def _check_facets(args: MultiDict) -> None:
             )
 
 
-def parse_search_args(args: MultiDict, limits: Limits, default_per_page: int) -> SearchRequest:
-    """The search a query string asks for; `InvalidSearch` says what is wrong with it."""
+def parse_search_args(args: MultiDict, limits: Limits, default_per_page: int, typing: bool = False) -> SearchRequest:
+    """The search a query string asks for (`typing`: sent while the person types, whatever the
+    query string says); `InvalidSearch` says what is wrong with it."""
     unknown = [name for name in args if name not in CONTROL_PARAMS and name not in FACETS_BY_NAME]
     if unknown:
         raise InvalidSearch(
-            f"Unknown parameter {unknown[0][:40]!r}. Use q, sort, page, per_page, group "
+            f"Unknown parameter {unknown[0][:40]!r}. Use q, sort, page, per_page, group, typing "
             f"or a facet: {', '.join(FACETS_BY_NAME)}."
         )
     _given_once(args, CONTROL_PARAMS)
@@ -75,7 +79,7 @@ def parse_search_args(args: MultiDict, limits: Limits, default_per_page: int) ->
         group=args.get("group", ""),
         limits=limits,
         default_per_page=default_per_page,
-    )
+    ).with_changes(typing=typing or TYPING[args.get("typing", "")])
 
 
 def parse_article_args(args: MultiDict, limits: Limits) -> str:
