@@ -497,3 +497,9 @@ def test_the_last_word_is_a_prefix_only_for_requests_sent_while_typing(client):
     assert client.get("/api/search?q=khmei").get_json()["total"] == 0
     assert client.get("/api/search?q=khmei&typing=true").get_json()["total"] > 0
     assert client.get("/api/search?q=khmei&typing=yes").status_code == 400
+
+
+def test_a_hit_found_through_a_close_spelling_says_so(client):
+    page = client.get("/search?q=tartsu")
+    assert b'<p class="hit-why">Matched tartus for tartsu</p>' in page.data
+    assert client.get("/api/search?q=tartsu").get_json()["hits"][0]["why"] == ["matched tartus for tartsu"]
