@@ -140,3 +140,16 @@ def test_did_you_mean_proposes_a_word_far_more_used_than_a_rare_spelling(index):
     page = search(index, "goverment")
     assert articles(page)[0] == "typo", "the word as typed first"
     assert page.suggestion == "government"
+
+
+def test_a_question_ranks_by_how_much_of_it_a_paragraph_holds(index):
+    """Four or more words: no wall between all words and some; more of the question ranks higher."""
+    page = search(index, "why did the harbour ferry leave at noon today")
+    assert page.total > 0 and not any(hit.partial for hit in page.hits), "graded, not tiers"
+    assert page.hits[0].id == "harbour-p1", "the paragraph with most of the question first"
+    assert {"harbour", "harbor"} <= set(articles(page))
+
+
+def test_a_short_query_keeps_all_words_first(index):
+    page = search(index, "harbour noon")
+    assert full(page) == ["harbour"] and all(hit.partial for hit in page.hits[1:])

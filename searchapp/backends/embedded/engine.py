@@ -14,14 +14,15 @@ import numpy as np
 from whoosh import query as wq
 
 from ...errors import ArticleNotFound
-from ...fields import ENTITY_FIELDS
+from ...fields import ENTITY_FIELDS, SEARCHED
 from ...search.facets import ARTICLE, FACETS_BY_NAME
 from ...search.highlighting import mark, snippet
 from ...search.records import ArticleParagraph, ArticleView, Hit, SearchPage, SearchRequest
 from ...search.tolerance import QueryOptions, TypoPolicy
 from .facet_counts import count_facets, selection_filters
-from .matching import NOTHING, Deadline, Scored, TimeUp, best, first_in_order, intersect
+from .matching import NOTHING, Deadline, Scored, TimeUp, best, contains, first_in_order, intersect, union_docs
 from .query import parse_query, query_terms, relax, suggest
+from .ranking import question_scores, question_words
 from .snapshot import Snapshot
 
 TIMED_OUT = "The search took too long and was stopped; these are the hits found so far."
@@ -97,6 +98,16 @@ def _evaluate(snap: Snapshot, q: wq.Query, deadline: Deadline) -> tuple[Scored, 
         return NOTHING, up.found
 
 
+def _evaluate_question(snap: Snapshot, words: list[wq.Query], deadline: Deadline) -> tuple[Scored, Scored | None]:
+    """A question's graded matches (see `ranking`); nothing when the time is up first."""
+    if deadline.expired:
+        return NOTHING, None
+    try:
+        return question_scores(snap, words, deadline), None
+    except TimeUp as up:
+        return NOTHING, up.found
+
+
 def _match(snap: Snapshot, request: SearchRequest, filters: dict[str, np.ndarray], deadline: Deadline,
            options: QueryOptions) -> _Match:
     """Which documents the query matches: all words (or their close spellings and synonyms);
@@ -107,10 +118,14 @@ def _match(snap: Snapshot, request: SearchRequest, filters: dict[str, np.ndarray
         full, _ = _evaluate(snap, wq.Every(), deadline)
         return _Match(None, full, intersect(full.docs, allowed, size), full.docs)
     parsed = parse_query(request.q, snap, typing=request.typing, options=options)
-    full, part = _evaluate(snap, parsed.query, deadline)
+    question = question_words(parsed.query)
+    if question:
+        full, part = _evaluate_question(snap, question, deadline)
+    else:
+        full, part = _evaluate(snap, parsed.query, deadline)
     match = _Match(parsed.query, full, intersect(full.docs, allowed, size), full.docs, notices=parsed.notices,
                    spellings=parsed.spellings)
-    relaxed = relax(parsed.query) if len(match.filtered) < request.per_page else None
+    relaxed = relax(parsed.query) if len(match.filtered) < request.per_page and not question else None
     loose = _evaluate(snap, relaxed, deadline)[0] if relaxed is not None else NOTHING
     if part is not None and len(part) > len(loose):
         loose = part  # the time ran out: what matched some of the words by then
@@ -194,13 +209,14 @@ def _hits(snap: Snapshot, request: SearchRequest, match: _Match) -> tuple[list[H
         partial_from = None
     article_counts = snap.columns.count(ARTICLE, match.filtered) if request.group else None
     terms = query_terms(match.query) if match.query is not None else set()
-    hits = [_hit(snap, docnum, score, partial, terms, article_counts, match.spellings)
+    why = _why(snap, [docnum for docnum, _, _ in chosen], match.spellings)
+    hits = [_hit(snap, docnum, score, partial, terms, article_counts, why.get(docnum, ()))
             for docnum, score, partial in chosen]
     return hits, partial_from
 
 
 def _hit(snap: Snapshot, docnum: int, score: float, partial: bool, terms: set[str], article_counts,
-         spellings: dict[str, tuple[str, str]]) -> Hit:
+         why: tuple[str, ...]) -> Hit:
     fields = snap.searcher().stored_fields(docnum)
     text = fields.get("text", "")
     title = fields.get("title", "")
@@ -213,20 +229,26 @@ def _hit(snap: Snapshot, docnum: int, score: float, partial: bool, terms: set[st
         author=fields.get("author", ""), source=fields.get("source", ""),
         url=fields.get("url", ""), topic=fields.get("topic", ""), text=text,
         highlights=snippet(text, terms, snap.word_terms), score=score, partial=partial,
-        more_in_article=max(0, more), why=_why(snap, f"{title} {text}", spellings),
+        more_in_article=max(0, more), why=why,
     )
 
 
-def _why(snap: Snapshot, text: str, spellings: dict[str, tuple[str, str]]) -> tuple[str, ...]:
-    """"matched government for goverment", for each word the hit has only in a close spelling."""
-    if not spellings:
-        return ()
-    found = set(snap.word_terms.words(text)[1])
-    typed_terms = {typed: snap.word_terms.words(typed)[1] for typed, _ in spellings.values()}
-    return tuple(dict.fromkeys(
-        f"matched {spelling} for {typed}" for term, (typed, spelling) in spellings.items()
-        if term in found and not found.intersection(typed_terms[typed])
-    ))
+def _why(snap: Snapshot, docnums: list[int], spellings: dict[str, tuple[str, str]]) -> dict[int, tuple[str, ...]]:
+    """"matched government for goverment" for each hit that has a word only in a close spelling."""
+    if not spellings or not docnums:
+        return {}
+    chosen = np.array(sorted(docnums), dtype=np.int32)
+
+    def having(term: str) -> set[int]:
+        docs = union_docs([snap.postings.term_docs(field, term) for field in SEARCHED], snap.size)
+        return set(chosen[contains(docs, chosen, snap.size)].tolist())
+
+    typed = {word: set().union(*map(having, snap.word_terms.words(word)[1])) for word, _ in spellings.values()}
+    why: dict[int, list[str]] = {}
+    for term, (word, spelling) in spellings.items():
+        for docnum in having(term) - typed[word]:
+            why.setdefault(docnum, []).append(f"matched {spelling} for {word}")
+    return {docnum: tuple(dict.fromkeys(notes)) for docnum, notes in why.items()}
 
 
 def article(snap: Snapshot, article_id: str, q: str, options: QueryOptions) -> ArticleView:

@@ -137,6 +137,21 @@ def _union(parts: list[Scored], size: int, best: bool) -> Scored:
     return Scored(found.astype(DOCS), np.bincount(inverse, weights=scores).astype(SCORES))
 
 
+def coordinated(parts: list[Scored], weights: np.ndarray, alpha: float, size: int) -> Scored:
+    """Documents in any part, their scores summed and multiplied by the share of the parts'
+    `weights` they are in, to the power `alpha` (a coordination factor)."""
+    kept = [(part, weight) for part, weight in zip(parts, weights) if len(part)]
+    if not kept or not weights.sum():
+        return NOTHING
+    docs = np.concatenate([part.docs for part, _ in kept])
+    scores = np.concatenate([part.scores for part, _ in kept])
+    matched = np.concatenate([np.full(len(part), weight, dtype=SCORES) for part, weight in kept])
+    found, inverse = np.unique(docs, return_inverse=True)
+    total = np.bincount(inverse, weights=scores)
+    share = np.bincount(inverse, weights=matched) / float(weights.sum())
+    return Scored(found.astype(DOCS), (total * share ** alpha).astype(SCORES))
+
+
 def _intersection(parts: list[Scored], size: int) -> Scored:
     """Documents in every part, scores summed."""
     parts = sorted(parts, key=len)

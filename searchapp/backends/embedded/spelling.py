@@ -63,8 +63,15 @@ def close_spellings(word: str, lexicon: Lexicon, typos: int) -> list[tuple[str, 
 
 
 def typo_alternatives(word: str, lexicon: Lexicon, policy: TypoPolicy) -> list[tuple[str, float]]:
-    """The words `word` also matches, with their weights (the word itself not included)."""
+    """The words `word` also matches, with their weights (the word itself not included).
+
+    A word the index has as typed gets its one-typo spellings only: two-typo ones
+    need a walk of the whole word list (tens of milliseconds a word), worth it
+    for a word the index does not know, not for every long word of a question.
+    """
     typos = policy.allowed(word)
+    if typos > 1 and word in lexicon:
+        typos = 1
     if not typos:
         return []
     found = close_spellings(word, lexicon, typos)
@@ -93,7 +100,7 @@ def best_spelling(word: str, lexicon: Lexicon) -> str | None:
     """What `word` most likely meant, when it is not indexed or far rarer than a close spelling."""
     if len(word) < 3 or any(ch.isdigit() for ch in word):
         return None
-    found = close_spellings(word, lexicon, 2 if len(word) > 4 else 1)
+    found = close_spellings(word, lexicon, 2 if len(word) > 4 and word not in lexicon else 1)
     if not found:
         return None
     nearest = [variant for variant, distance in found if distance == found[0][1]]
