@@ -200,7 +200,7 @@ def expand_last_word(q: wq.Query, start: int, word: str, schema, lexicon: Lexico
             terms = [term for term in _prefix_terms(node.fieldname, completions, schema) if term.text != node.text]
             for term in terms:
                 term.boost = PREFIX_WEIGHT
-            return wq.DisjunctionMax([node, *terms], boost=node.boost) if terms else node
+            return wq.DisjunctionMax([node, *terms]) if terms else node
         if isinstance(node, wq.Not):
             return node
         return node.apply(replace) if list(node.children()) else node

@@ -18,11 +18,13 @@ import math
 import numpy as np
 from whoosh import query as wq
 
-from .matching import SCORES, Deadline, Scored, coordinated
+from .matching import SCORES, Deadline, Scored, contains, coordinated
 
 QUESTION_WORDS = 4  # required words (common words aside) from which a query is a question
 ALPHA = 0.5
 TITLE_WEIGHT = 0.5  # times the index's title boost (2): the title weighs as the text
+PROXIMITY = 0.3  # bonus, per neighbouring pair of the question's words found close together, times their idf
+WINDOW = 3  # "close together": the second within this many words after the first
 
 
 def question_words(q: wq.Query) -> list[wq.Query] | None:
@@ -50,9 +52,46 @@ def question_scores(snap, words: list[wq.Query], deadline: Deadline) -> Scored:
     searcher = snap.searcher()
     found, weights = [], []
     for word in words:
+        word = _without_spellings_of_known_words(word, searcher)
         found.append(snap.postings.evaluate(_reweighted(word, searcher), deadline))
         weights.append(max((_lucene_idf(searcher, field, text) for field, text in word.iter_all_terms()), default=0.0))
-    return coordinated(found, np.array(weights, dtype=SCORES), ALPHA, snap.size)
+    scored = coordinated(found, np.array(weights, dtype=SCORES), ALPHA, snap.size)
+    return _with_proximity(snap, scored, words, weights, deadline) if PROXIMITY else scored
+
+
+def _with_proximity(snap, scored: Scored, words: list[wq.Query], weights: list[float], deadline: Deadline) -> Scored:
+    """Each paragraph's score plus PROXIMITY x (idf of both) for each pair of the question's
+    neighbouring words it has close together (`boundary layer`, `test ban`)."""
+    typed = [_typed_text_term(word) for word in words]
+    bonus = np.zeros(len(scored), dtype=SCORES)
+    for number in range(len(words) - 1):
+        first, second = typed[number], typed[number + 1]
+        if first is None or second is None:
+            continue
+        deadline.check()
+        docs = snap.postings.near_docs("text", first, second, WINDOW)
+        bonus[contains(docs, scored.docs, snap.size)] += PROXIMITY * (weights[number] + weights[number + 1])
+    return Scored(scored.docs, scored.scores + bonus)
+
+
+def _typed_text_term(word: wq.Query) -> str | None:
+    """The text-field term of a word as typed (not a close spelling)."""
+    for field, text in word.iter_all_terms():
+        if field == "text":
+            return text
+    return None
+
+
+def _without_spellings_of_known_words(word: wq.Query, searcher) -> wq.Query:
+    """A word the index has, without its close spellings: in a question of many words they
+    add noise far more often than they fix a typo."""
+    if isinstance(word, wq.DisjunctionMax):
+        typed = [t for t in word.subqueries if isinstance(t, wq.Term) and t.startchar is not None]
+        known = typed and searcher.doc_frequency(typed[0].fieldname, typed[0].text)
+        return typed[0] if known else word
+    if list(word.children()):
+        return word.apply(lambda child: _without_spellings_of_known_words(child, searcher))
+    return word
 
 
 def _reweighted(node: wq.Query, searcher) -> wq.Query:

@@ -125,7 +125,7 @@ def with_typos(q: wq.Query, text: str, snap, policy: TypoPolicy, searched: tuple
             terms = _weighted_terms(node, alternatives, snap)
             explained.update((term.text, (word, variant)) for term, variant in terms)
             terms = [term for term, _ in terms]
-            return wq.DisjunctionMax([node, *terms], boost=node.boost) if terms else node
+            return wq.DisjunctionMax([node, *terms]) if terms else node
         if isinstance(node, wq.Not | wq.Phrase):
             return node
         return node.apply(widen) if list(node.children()) else node
