@@ -351,27 +351,6 @@ class Postings:
         docs = np.concatenate(found) if found else EMPTY_DOCS
         return docs[self._alive[docs]] if self._alive is not None else docs
 
-    def near_docs(self, fieldname: str, first: str, second: str, window: int) -> np.ndarray:
-        """Documents where `second` follows `first` within `window` words (empty without arrays)."""
-        searcher = self._snapshot.searcher()
-        field = searcher.schema[fieldname]
-        terms = (field.to_bytes(first), field.to_bytes(second))
-        found = []
-        for (_, offset), arrays in zip(searcher.reader().leaf_readers(), self._arrays):
-            if arrays is None or not all(arrays.holds(fieldname, term) for term in terms):
-                continue
-            (before, before_docs), (after, after_docs) = (arrays.positions(fieldname, term) for term in terms)
-            if not len(before) or not len(after):
-                continue
-            starts = (before_docs.astype(np.int64) << 32) | before.astype(np.int64)
-            ends = (after_docs.astype(np.int64) << 32) | after.astype(np.int64)
-            hit = np.zeros(len(starts), dtype=bool)
-            for gap in range(1, window + 1):
-                hit |= _member(starts + gap, ends)
-            found.append(np.unique(starts[hit] >> 32).astype(DOCS) + DOCS(offset))
-        docs = np.concatenate(found) if found else EMPTY_DOCS
-        return docs[self._alive[docs]] if self._alive is not None else docs
-
 
 def _member(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """For each value, whether it is in `sorted_keys` (ascending): a binary search each, no sort
