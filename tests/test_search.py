@@ -205,7 +205,7 @@ def test_each_search_is_bounded_by_the_time_limit(tmp_path):
     ]
     (tmp_path / "big.jsonl").write_text("\n".join(lines))
     build_index(tmp_path / "index", [tmp_path / "big.jsonl"], entities="off")
-    slow = Search(tmp_path / "index", Limits(max_query_length=5000, time_limit=0.05), cache_size=0)
+    slow = Search(tmp_path / "index", Limits(max_query_length=5000, time_limit=0.005), cache_size=0)
     query = " OR ".join(words[:300])
     started = time.perf_counter()
     page = slow.search(make_request(query, limits=slow.limits))
