@@ -29,6 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("SEARCHAPP_BENCH_CODE") or str(ROOT))
 
+from searchapp import entities as entities_module  # noqa: E402
+from searchapp.articles import ReadReport  # noqa: E402
+from searchapp.articles import read_articles as read_sources  # noqa: E402
 from searchapp.entities import Entities, extract_article_entities  # noqa: E402
 
 LABELS = (ROOT / "tests" / "entity_labels.jsonl", ROOT / "tests" / "entity_labels_fresh.jsonl")
@@ -81,12 +84,15 @@ def read_articles(ids: set[str], corpus: Path = CORPUS) -> dict[str, dict]:
     return found
 
 
-def labelled_cases(labels: list[dict], articles: dict[str, dict] | None) -> Iterator[tuple[str, list[str], list[dict]]]:
-    """(title, paragraphs, labels of some of its paragraphs) per labelled article, seed first.
-    Seed rows carry their text; corpus rows are skipped when ``articles`` is None."""
+Case = tuple[str, list[str], list[dict], str]
+
+
+def labelled_cases(labels: list[dict], articles: dict[str, dict] | None) -> Iterator[Case]:
+    """(title, paragraphs, labels of some of its paragraphs, source) per labelled article, seed
+    first. Seed rows carry their text; corpus rows are skipped when ``articles`` is None."""
     seed = sorted((r for r in labels if r.get("source") == "seed"), key=lambda r: r["position"])
     if seed:
-        yield "seed", [r["text"] for r in seed], seed
+        yield "seed", [r["text"] for r in seed], seed, ""
     if articles is None:
         return
     by_article: dict[str, list[dict]] = {}
@@ -95,7 +101,18 @@ def labelled_cases(labels: list[dict], articles: dict[str, dict] | None) -> Iter
             by_article.setdefault(row["article_id"], []).append(row)
     for article_id, rows in by_article.items():
         article = articles[article_id]
-        yield article["title"], article["text"].split("\n\n"), rows
+        yield article["title"], article["text"].split("\n\n"), rows, article.get("source") or ""
+
+
+def archive_canonicalizer(corpus: Path = CORPUS, extractor: str = "rules") -> object | None:
+    """The canonical names an index of BBC and Reuters would get (None for code without them)."""
+    if not hasattr(entities_module, "EntityNames"):
+        return None
+    names = entities_module.EntityNames()
+    for article in read_sources([corpus / name for name in CORPUS_FILES], ReadReport()):
+        texts = [block.text for block in article.blocks if block.role != "heading"]
+        names.add_article(extract_article_entities(article.title, texts, extractor=extractor), article.source)
+    return names.canonicalizer(entities_module.load_aliases())
 
 
 def match_counts(predicted: Iterable[str], gold: Iterable[str]) -> tuple[int, int, int]:
@@ -106,11 +123,14 @@ def match_counts(predicted: Iterable[str], gold: Iterable[str]) -> tuple[int, in
     return sum(1 for a in answers if a & found), len(found), len(answers)
 
 
-def score(cases: Iterable[tuple[str, list[str], list[dict]]], extractor: str = "rules") -> dict[str, dict[str, float]]:
-    """Micro precision, recall and F1 per type and overall, plus the raw counts."""
+def score(cases: Iterable[Case], extractor: str = "rules", canonical: object | None = None) -> dict[str, dict[str, float]]:
+    """Micro precision, recall and F1 per type and overall, plus the raw counts; with `canonical`
+    (a Canonicalizer), of the names as the index would store them."""
     counts = {t: [0, 0, 0] for t in TYPES}  # true positives, predicted, gold
-    for title, paragraphs, rows in cases:
+    for title, paragraphs, rows, source in cases:
         found = extract_article_entities(title, paragraphs, extractor=extractor)
+        if canonical is not None:
+            found = [canonical.apply(entities, source) for entities in found]
         for row in rows:
             got: Entities = found[row["position"] - 1]
             for t in TYPES:
@@ -120,11 +140,28 @@ def score(cases: Iterable[tuple[str, list[str], list[dict]]], extractor: str = "
     return {k: _prf(*v) for k, v in counts.items()}
 
 
-def subset_of(case: tuple[str, list[str], list[dict]]) -> str:
+def subset_of(case: Case) -> str:
     """seed, dev (corpus paragraphs seen while writing the rules), heldout (labelled after) or
     fresh (drawn by bench/entity_sample.py and labelled before the rules of issue #14)."""
     row = case[2][0]
     return "seed" if row.get("source") == "seed" else row["split"]
+
+
+def errors(cases: Iterable[Case], extractor: str = "rules", canonical: object | None = None) -> Iterator[str]:
+    """One line per paragraph with a wrong or missed name: what was found wrongly (+) and missed (-)."""
+    for title, paragraphs, rows, source in cases:
+        found = extract_article_entities(title, paragraphs, extractor=extractor)
+        for row in rows:
+            got = found[row["position"] - 1]
+            if canonical is not None:
+                got = canonical.apply(got, source)
+            for t in TYPES:
+                answers = [{normalise(a) for a in name.split("|")} for name in row[t]]
+                wrong = [n for n in getattr(got, t) if not any(normalise(n) in a for a in answers)]
+                missed = [name for name, a in zip(row[t], answers) if not a & {normalise(n) for n in getattr(got, t)}]
+                if wrong or missed:
+                    yield (f"{row.get('article_id', 'seed')} p{row['position']} {t}: "
+                           + " ".join([f"+{n!r}" for n in wrong] + [f"-{n!r}" for n in missed]))
 
 
 def _prf(tp: int, predicted: int, gold: int) -> dict[str, float]:
@@ -159,8 +196,9 @@ def du_bytes(paths: Iterable[Path]) -> int:
 def install_size(extractor: str) -> str:
     if extractor == "rules":
         data = ROOT / "searchapp" / "data"
-        size = du_bytes([ROOT / "searchapp" / "entities.py", *data.glob("entities_*.txt")])
-        return f"{size / 1024:.0f} KB (module + word lists, stdlib only)"
+        code = [p for p in (ROOT / "searchapp" / "entities").glob("*.py") if p.name != "spacy_ner.py"]
+        size = du_bytes([*code, *data.glob("entities_*.txt")])
+        return f"{size / 1024:.0f} KB (package + word lists, stdlib only)"
     import spacy
 
     site = Path(spacy.__file__).resolve().parents[1]
@@ -186,10 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spacy", action="store_true", help="also evaluate the spaCy extractor")
     parser.add_argument("--only-spacy", action="store_true", help="evaluate the spaCy extractor only")
     parser.add_argument("--no-speed", action="store_true", help="skip the BBC timing run")
+    parser.add_argument("--errors", choices=SUBSETS, help="list the wrong and missed names of one subset")
+    parser.add_argument("--no-archive", action="store_true",
+                        help="skip the rows with canonical names over BBC + Reuters (as the index stores them)")
     args = parser.parse_args(argv)
     labels = load_labels()
     ids = {r["article_id"] for r in labels if "article_id" in r}
     articles = read_articles(ids) if CORPUS.is_dir() else None
+    if args.errors:
+        canonical = None if args.no_archive or articles is None else archive_canonicalizer()
+        cases = [c for c in labelled_cases(labels, articles) if subset_of(c) == args.errors]
+        print("\n".join(errors(cases, canonical=canonical)))
+        return 0
     extractors = ["spacy"] if args.only_spacy else ["rules"] + (["spacy"] if args.spacy else [])
     rows = []
     for extractor in extractors:
@@ -198,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             ms = None if args.no_speed or subset != "all" or articles is None else ms_per_paragraph(extractor)
             size = install_size(extractor) if subset == "all" else ""
             rows.append((f"{extractor} ({subset})", score(cases, extractor), ms, size))
+        canonical = None if args.no_archive or articles is None else archive_canonicalizer(extractor=extractor)
+        for subset in ("all", *SUBSETS) if canonical is not None else ():
+            cases = [c for c in labelled_cases(labels, articles) if subset == "all" or subset_of(c) == subset]
+            rows.append((f"{extractor} as indexed ({subset})", score(cases, extractor, canonical), None, ""))
     counts = {s: sum(len(c[2]) for c in labelled_cases(labels, articles) if subset_of(c) == s) for s in SUBSETS}
     print(f"Labelled paragraphs: {len(labels)}; scored: "
           + ", ".join(f"{s} {n}" for s, n in counts.items())
