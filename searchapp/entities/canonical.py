@@ -237,8 +237,8 @@ def _organisation_keys(name: str) -> list[str]:
     core = list(words)
     while len(core) > 1 and (core[-1] in LEGAL_ENDS or core[-1] in CONNECTORS):
         core.pop()
-    if len(core) < len(words):
-        keys.add(" ".join(core))
+        if core[-1] not in CONNECTORS:
+            keys.add(" ".join(core))  # "Acme Holdings" and "Acme" of "Acme Holdings Ltd"
     keys.update(k for k in (initials(name), initials(" ".join(core))) if len(k) >= 2)
     if words[-1].endswith(PARTY_PLURALS):
         keys.add(" ".join(words[:-1] + [words[-1][:-1]]))

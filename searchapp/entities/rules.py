@@ -274,7 +274,7 @@ def _classify(tokens: list[str], prev: str, lex: Lexicon, headline: bool) -> lis
     if all(len(t) == 1 or t in _SPLITTERS for t in tokens):
         return [Mention("".join(t for t in tokens if t not in _SPLITTERS), ORG, acronym=True)]
     org_last = lex.words["org_last"]
-    if tokens[-1] in org_last or (tokens[0] in lex.words["org_first"] and "of" in tokens):
+    if tokens[-1] in org_last or (tokens[0] in lex.words["org_first"] and ("of" in tokens or "for" in tokens)):
         joint = [i for i, t in enumerate(tokens) if t in _SPLITTERS]
         if joint and joint[0] > 1 and _names_after(tokens[joint[0] + 1:], lex):
             return _split_run(tokens, prev, lex)
@@ -282,6 +282,8 @@ def _classify(tokens: list[str], prev: str, lex: Lexicon, headline: bool) -> lis
     if tokens[0] == "General" and all(t.lower() in lex.common for t in tokens[1:]):
         return [Mention(name, ORG)]  # "General Electric", not the general "Electric"
     heads = [i for i, t in enumerate(tokens) if t in lex.words["title"]]
+    if heads == [len(tokens) - 1] and tokens[0] in lex.given:  # "John Major": a name, not a title
+        return [Mention(name, PERSON)]
     if heads:
         return _titled(tokens, heads[0], lex)
     if any(t in _SPLITTERS for t in tokens):
