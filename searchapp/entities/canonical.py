@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from .lexicon import CONNECTORS, lexicon
-from .merge import initials, surname_keys
+from .merge import Entities, initials, surname_keys
 
 log = logging.getLogger(__name__)
 
@@ -271,20 +271,31 @@ class Canonicalizer:
 
     def values(self, facet: str, names: Iterable[str], source: str = "") -> tuple[str, ...]:
         """Canonical, sorted and de-duplicated."""
-        return tuple(sorted({self.canonical(facet, name, source) for name in names}))
+        if not names:
+            return ()
+        here = self.sources[source][facet] if source in self.sources else {}
+        default = self.default[facet]
+        return tuple(sorted({here[n] if n in here else default.get(n, n) for n in names}))
 
     def apply(self, record: T, source: str | None = None) -> T:
         """A copy of an `Entities` or `Paragraph` with canonical people, places and organisations (of
         `source`, by default the record's own)."""
         source = getattr(record, "source", "") if source is None else source
-        names = {f: list(getattr(record, f)) for f in FACETS}
-        untyped = []
-        for name in getattr(record, UNTYPED, ()):
-            facet = self.type_of(name, source)
-            (names[facet] if facet else untyped).append(name)
-        fields: dict[str, tuple[str, ...]] = {f: self.values(f, names[f], source) for f in FACETS}
+        names = {f: getattr(record, f) for f in FACETS}
+        untyped = getattr(record, UNTYPED, ())
+        if untyped:
+            names = {f: list(names[f]) for f in FACETS}
+            left = []
+            for name in untyped:
+                facet = self.type_of(name, source)
+                (names[facet] if facet else left).append(name)
+            untyped = tuple(left)
+        people, places, organisations = (self.values(f, names[f], source) for f in FACETS)
+        if type(record) is Entities:  # the common case, without `replace`'s field-by-field copy
+            return Entities(people, places, organisations, untyped)  # type: ignore[return-value]
+        fields = {"people": people, "places": places, "organisations": organisations}
         if hasattr(record, UNTYPED):
-            fields[UNTYPED] = tuple(untyped)
+            fields[UNTYPED] = untyped
         return replace(record, **fields)
 
     def variants(self, facet: str, canonical: str) -> list[str]:

@@ -69,10 +69,13 @@ class _ArticleIndex:
         self.people: dict[str, str] = {}
         self.orgs: dict[str, str] = {}
         self.acronyms: dict[str, str] = {}
+        self.places = lex.places
         generic = lex.generic
         for m in mentions:
+            if " " not in m.text:
+                continue
             kind = m.kind or (PERSON if m.hint == PERSON and not m.parts else None)  # "C Joseph LaBonte"
-            if kind is None or kind == PLACE or " " not in m.text:
+            if kind is None or kind == PLACE:
                 continue
             words = m.text.split()
             if kind == PERSON:
@@ -89,20 +92,29 @@ class _ArticleIndex:
                     if size < len(words) and prefix not in generic:
                         self.orgs.setdefault(prefix, m.text)
 
-    def resolve(self, m: Mention) -> list[Mention]:
-        """The full forms a mention stands for; [] for a word nothing types."""
+    def add(self, m: Mention, kinds: dict[str | None, set[str]]) -> None:
+        """Add the full forms a mention stands for to `kinds` (kind -> names; None for untyped)."""
+        text, kind = m.text, m.kind
         if m.acronym:
-            letters = m.text.replace("&", "").replace(".", "")
-            return [Mention(self.acronyms.get(letters, m.text), ORG)]
-        if m.kind in (None, PERSON) and m.text in self.people:
-            return [Mention(self.people[m.text], PERSON)]
-        if m.kind is None and m.text in self.orgs:
-            return [Mention(self.orgs[m.text], ORG)]
-        if m.kind is None:
-            return [r for p in m.parts for r in self.resolve(p)] or [Mention(m.text, m.hint)]
-        if m.kind == PLACE and m.text in self.orgs and m.text not in lexicon().places:
-            return [Mention(self.orgs[m.text], ORG)]  # "Giant Bay" of "Giant Bay Resources Ltd"
-        return [m]
+            kinds[ORG].add(self.acronyms.get(text.replace("&", "").replace(".", ""), text))
+        elif kind == ORG:
+            kinds[ORG].add(text)
+        elif kind == PLACE:
+            if text in self.orgs and text not in self.places:  # "Giant Bay" of "Giant Bay Resources Ltd"
+                kinds[ORG].add(self.orgs[text])
+            else:
+                kinds[PLACE].add(text)
+        elif text in self.people:
+            kinds[PERSON].add(self.people[text])
+        elif kind == PERSON:
+            kinds[PERSON].add(text)
+        elif text in self.orgs:
+            kinds[ORG].add(self.orgs[text])
+        elif m.parts:
+            for part in m.parts:
+                self.add(part, kinds)
+        else:
+            kinds[m.hint].add(text)
 
 
 def merge_mentions(per_paragraph: Sequence[Sequence[Mention]]) -> list[Entities]:
@@ -112,8 +124,7 @@ def merge_mentions(per_paragraph: Sequence[Sequence[Mention]]) -> list[Entities]
     for mentions in per_paragraph:
         kinds: dict[str | None, set[str]] = {PERSON: set(), PLACE: set(), ORG: set(), None: set()}
         for mention in mentions:
-            for full in index.resolve(mention):
-                kinds[full.kind].add(full.text)
+            index.add(mention, kinds)
         result.append(Entities(tuple(sorted(kinds[PERSON])), tuple(sorted(kinds[PLACE])),
                                tuple(sorted(kinds[ORG])), tuple(sorted(kinds[None]))))
     return result

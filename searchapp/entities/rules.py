@@ -99,19 +99,32 @@ def paragraph_mentions(text: str) -> list[Mention]:
     lex = lexicon()
     found, text = _dateline(_without_markup(text), lex)
     style = CAPITALS if text.isupper() else HEADLINE if _is_headline(text, lex) else PLAIN
-    cues = lex.cues
+    cues, nothing_alone, plain, cache = lex.cues, lex.nothing_alone, style == PLAIN, _PLAIN_SPANS
     for match in _SPAN.finditer(text):
         span = match.group()
-        if span in lex.nothing_alone:  # most often a sentence's first word
+        if span in nothing_alone:  # most often a sentence's first word
             continue
         start = match.start()
         prev = ""
         if start > 1 and text[start - 1] == " " and style != CAPITALS:  # a cue counts only when a space parts them
             word = text[text.rfind(" ", max(0, start - _PREV_CHARS), start - 1) + 1:start - 1].strip(_PUNCTUATION)
             word = word[word.rfind("-") + 1:]  # "co-chairman"
-            prev = word if word in cues else ""
-        found.extend(_span_mentions(span, prev, style))
+            if word in cues:
+                prev = word
+        if plain and not prev:  # most runs: a plain dict is cheaper than the LRU cache
+            mentions = cache.get(span)
+            if mentions is None:
+                if len(cache) >= SPAN_CACHE:
+                    cache.clear()
+                mentions = cache[span] = _span_mentions(span, "", PLAIN)
+        else:
+            mentions = _span_mentions(span, prev, style)
+        if mentions:
+            found.extend(mentions)
     return found
+
+
+_PLAIN_SPANS: dict[str, tuple[Mention, ...]] = {}  # runs of plain text after no cue word -> their mentions
 
 
 @lru_cache(maxsize=SPAN_CACHE)
@@ -119,6 +132,9 @@ def _span_mentions(span: str, prev: str, style: int) -> tuple[Mention, ...]:
     """The mentions in one run of capitalised words (after the cue word `prev`); remembered, as
     the same names come back paragraph after paragraph."""
     lex = lexicon()
+    if " " not in span and style == PLAIN and not span.isupper() and "-" not in span and "'" not in span \
+            and "’" not in span and span[-1] != ".":  # one plain word, most runs: `_classify_word` alone
+        return tuple(_classify_word(span, prev, lex, False))
     tokens = [t[:-1] if t[-1] == "." and (len(t) == 2 or t[:-1] in _ABBREVIATIONS) else t for t in span.split()]
     if style == CAPITALS or span.isupper():
         return tuple(_capitals(tokens, lex, strict=style == CAPITALS))
@@ -274,7 +290,10 @@ def _classify(tokens: list[str], prev: str, lex: Lexicon, headline: bool) -> lis
     if all(len(t) == 1 or t in _SPLITTERS for t in tokens):
         return [Mention("".join(t for t in tokens if t not in _SPLITTERS), ORG, acronym=True)]
     org_last = lex.words["org_last"]
-    if tokens[-1] in org_last or (tokens[0] in lex.words["org_first"] and ("of" in tokens or "for" in tokens)):
+    org_first = tokens[0] in lex.words["org_first"] and ("of" in tokens or "for" in tokens)
+    if org_first and tokens[-1] not in org_last and any(t in lex.words["title"] for t in tokens[1:]):
+        org_first = False  # "Organisation of African Unity Chairman Denis Sassou-Nguesso": see `_titled`
+    if tokens[-1] in org_last or org_first:
         joint = [i for i, t in enumerate(tokens) if t in _SPLITTERS]
         if joint and joint[0] > 1 and _names_after(tokens[joint[0] + 1:], lex):
             return _split_run(tokens, prev, lex)
@@ -304,7 +323,7 @@ def _classify(tokens: list[str], prev: str, lex: Lexicon, headline: bool) -> lis
         return [Mention(name, PERSON)]
     parts = _gazetteer_parts(tokens, lex)
     person_like = len(tokens) <= 3 and not any(t.lower() in lex.common for t in tokens)
-    return [Mention(name, None, hint=PERSON if person_like else ORG,
+    return [Mention(name, None, hint=PERSON if person_like else None,
                     parts=tuple(parts) if any(m.kind for m in parts) else ())]
 
 
