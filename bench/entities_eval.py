@@ -114,15 +114,21 @@ def labelled_cases(labels: list[dict], articles: dict[str, dict] | None) -> Iter
         yield article["title"], article["text"].split("\n\n"), rows, article.get("source") or ""
 
 
-def archive_canonicalizer(corpus: Path = CORPUS, extractor: str = "rules") -> object | None:
-    """The canonical names an index of BBC and Reuters would get (None for code without them)."""
+def archive_names(corpus: Path = CORPUS, extractor: str = "rules") -> object | None:
+    """The EntityNames of an index of BBC and Reuters (None for code without them)."""
     if not hasattr(entities_module, "EntityNames"):
         return None
     names = entities_module.EntityNames()
     for article in read_sources([corpus / name for name in CORPUS_FILES], ReadReport()):
         texts = [block.text for block in article.blocks if block.role != "heading"]
         names.add_article(extract_article_entities(article.title, texts, extractor=extractor), article.source)
-    return names.canonicalizer(entities_module.load_aliases())
+    return names
+
+
+def archive_canonicalizer(corpus: Path = CORPUS, extractor: str = "rules") -> object | None:
+    """The canonical names an index of BBC and Reuters would get (None for code without them)."""
+    names = archive_names(corpus, extractor)
+    return None if names is None else names.canonicalizer(entities_module.load_aliases())
 
 
 def match_counts(predicted: Iterable[str], gold: Iterable[str]) -> tuple[int, int, int]:

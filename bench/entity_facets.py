@@ -51,12 +51,12 @@ def paragraph_entities(corpora: list[str]) -> list[object]:
         texts = [b.text for b in article.blocks if b.role != "heading"]
         result = entities_module.extract_article_entities(article.title, texts)
         if names is not None:
-            names.add_article(result)
-        found.extend(result)
+            names.add_article(result, article.source)
+        found.extend((e, article.source) for e in result)
     if names is None:
-        return found
+        return [e for e, _ in found]
     canon = names.canonicalizer(entities_module.load_aliases())
-    return [canon.apply(e) for e in found]
+    return [canon.apply(e, source) for e, source in found]
 
 
 def facet_counts(found: list[object]) -> dict[str, Counter[str]]:

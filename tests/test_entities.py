@@ -152,6 +152,10 @@ def test_a_paragraph_in_capitals_gives_only_known_names() -> None:
     assert names(text) == Entities(places=("Britain", "France"), organisations=("NATO",))
 
 
+def test_organisations_named_like_words_are_not_taken_from_capitals() -> None:
+    assert names("THE SUN ROSE OVER THE SHELL OF THE OLD FORD.") == Entities()
+
+
 def test_capitals_in_a_table_are_looked_up_in_the_gazetteers() -> None:
     text = "IMPORTS     ALLOCATIONS\nARGENTINA        nil          39,130\nCONGO            nil           7,599"
     assert names(text) == Entities(places=("Argentina", "Congo"))

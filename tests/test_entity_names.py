@@ -96,10 +96,12 @@ def test_each_source_decides_for_its_own_articles_first() -> None:
     assert canon.canonical("people", "Goldsmith", "Reuters") == "James Goldsmith"
 
 
-def test_a_source_without_a_full_name_asks_the_archive() -> None:
-    canon = names_of(("Reuters", people("Ronald Reagan")), ("BBC News", people("Reagan"))).canonicalizer()
-    assert canon.canonical("people", "Reagan", "BBC News") == "Ronald Reagan"
-    assert canon.canonical("people", "Reagan", "a source never seen") == "Ronald Reagan"
+def test_a_source_without_a_full_name_asks_the_archive_for_companies_only() -> None:
+    canon = names_of(("Reuters", orgs("Texaco Inc")), ("BBC News", orgs("Texaco")),
+                     ("Reuters", people("E.F. Hutton")), ("BBC News", people("Hutton"))).canonicalizer()
+    assert canon.canonical("organisations", "Texaco", "BBC News") == "Texaco Inc"
+    assert canon.canonical("organisations", "Texaco", "a source never seen") == "Texaco Inc"
+    assert canon.canonical("people", "Hutton", "BBC News") == "Hutton"  # Lord Hutton, not E.F. Hutton
 
 
 @pytest.mark.parametrize("short", ["Charles", "Workers"])  # a given name; a common word
@@ -140,6 +142,12 @@ def test_untyped_names_take_the_type_they_have_elsewhere() -> None:
                      ("BBC News", [Entities(untyped=("Radiohead", "Called", "Zzyzx"))])).canonicalizer()
     found = canon.apply(Entities(untyped=("Radiohead", "Called", "Zzyzx")), "BBC News")
     assert found == Entities(organisations=("Radiohead",), untyped=("Called", "Zzyzx"))
+
+
+def test_names_mostly_untyped_stay_untyped() -> None:
+    canon = names_of(*[("BBC News", people("Oscar"))] * 2, *[("BBC News", [Entities(untyped=("Oscar",))])] * 11)\
+        .canonicalizer()
+    assert canon.type_of("Oscar", "BBC News") == ""
 
 
 def test_untyped_common_words_stay_untyped() -> None:

@@ -12,9 +12,12 @@ one full name holds DOMINANT_SHARE of the articles of all full names it may
 stand for, and is not much rarer than the short form itself (MIN_SUPPORT).
 A name an article could not type ("Radiohead" without "band" before it)
 takes the type it has elsewhere (MIN_TYPED, TYPE_SHARE).
-The article's own source decides first ("Goldsmith" is Peter Goldsmith at the
-BBC, James Goldsmith at Reuters); a source without any full name for it
-leaves it to the whole archive. Alias groups always decide by themselves.
+The article's own source decides ("Goldsmith" is Peter Goldsmith at the BBC,
+James Goldsmith at Reuters); for a source without any full name for it the
+whole archive decides, but only a company's own name with a legal ending
+("Texaco" -> "Texaco Inc"): a surname or acronym means different things in
+different sources (Lord Hutton at the BBC, E.F. Hutton at Reuters). Alias
+groups always decide by themselves.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ UNTYPED = "untyped"
 FORMAT = 1
 MIN_TYPED = 2  # articles where a name is typed, for its untyped mentions to take that type
 TYPE_SHARE = 0.75  # of those articles, for the type taken
+TYPED_PER_UNTYPED = 0.2  # those articles per article where it is untyped: not "Oscar", a person in 5 of 74
 DOMINANT_SHARE = 0.8  # of the candidates' articles, for the full name a short form takes
 MIN_SUPPORT = 0.05  # its articles per article of the short form ("Reagan": 344 articles, "Ronald Reagan" 21)
 MIN_ACRONYM_SUPPORT = 0.25  # the same for an acronym, which many names may share: not "NBC" for one article's
@@ -102,8 +106,9 @@ class EntityNames:
             for key in whole:
                 whole[key].update(facets[key])
         default: Tables = {}
-        for facet in FACETS:
-            short, _ = _short_forms(facet, _aliased(whole[facet], aliases), aliases, acronyms=False)
+        for facet in FACETS:  # across sources only a company's name with its legal ending decides
+            short, _ = ({}, {}) if facet == "people" else _short_forms(facet, _aliased(whole[facet], aliases), aliases,
+                                                                       acronyms=False)
             default[facet] = _table(whole[facet].keys() | aliases.keys(), aliases, short, {})
         default_types = _types(whole, aliases, default)
         sources: dict[str, Tables] = {}
@@ -148,7 +153,7 @@ def _types(counts: Mapping[str, Counter[str]], aliases: Mapping[str, str], table
         scores = {f: aliased[f][plain] + (aliased[f][c] if (c := tables[f].get(name, plain)) != plain else 0)
                   for f in FACETS}
         total = sum(scores.values())
-        if total:
+        if total >= TYPED_PER_UNTYPED * counts[UNTYPED][name]:
             facet = max(FACETS, key=scores.__getitem__)
             found[name] = facet if scores[facet] >= MIN_TYPED and scores[facet] >= TYPE_SHARE * total else ""
     return found

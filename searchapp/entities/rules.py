@@ -199,7 +199,7 @@ def _capital_word(word: str, lex: Lexicon, strict: bool) -> list[Mention]:
     if word in lex.caps_words or word in lex.words["not_acronym"]:
         return []
     known = _capitals_kind(word, lex)
-    if known:
+    if known and (known.kind == PLACE or not strict):  # in all capitals "SUN" and "SHELL" are words too
         return [known]
     return [Mention(word, ORG, acronym=True)] if not strict and _ACRONYM.fullmatch(word) else []
 
