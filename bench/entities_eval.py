@@ -139,7 +139,8 @@ def match_counts(predicted: Iterable[str], gold: Iterable[str]) -> tuple[int, in
     return sum(1 for a in answers if a & found), len(found), len(answers)
 
 
-def score(cases: Iterable[Case], extractor: str = "rules", canonical: object | None = None) -> dict[str, dict[str, float]]:
+def score(cases: Iterable[Case], extractor: str = "rules",
+          canonical: object | None = None) -> dict[str, dict[str, float]]:
     """Micro precision, recall and F1 per type and overall, plus the raw counts; with `canonical`
     (a Canonicalizer), of the names as the index would store them."""
     counts = {t: [0, 0, 0] for t in TYPES}  # true positives, predicted, gold

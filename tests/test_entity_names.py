@@ -12,8 +12,16 @@ from pathlib import Path
 import pytest
 
 from searchapp.config import load_settings
-from searchapp.entities import (AliasError, Canonicalizer, Entities, EntityNames, builtin_aliases,
-                                extract_article_entities, load_aliases, read_alias_file)
+from searchapp.entities import (
+    AliasError,
+    Canonicalizer,
+    Entities,
+    EntityNames,
+    builtin_aliases,
+    extract_article_entities,
+    load_aliases,
+    read_alias_file,
+)
 from searchapp.entities.aliases import parse_aliases
 from searchapp.paragraphs import Paragraph
 

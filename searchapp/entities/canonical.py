@@ -317,7 +317,8 @@ class Canonicalizer:
             found[facet] = set()
             for source in {"", *self.sources, *old.sources}:
                 names = {*self._names(facet, source), *old._names(facet, source)}
-                found[facet] |= {n for n in names if self.canonical(facet, n, source) != old.canonical(facet, n, source)}
+                found[facet] |= {n for n in names
+                                 if self.canonical(facet, n, source) != old.canonical(facet, n, source)}
         return found
 
     def _names(self, facet: str, source: str) -> set[str]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .lexicon import (CONNECTOR, CONNECTORS, ORG, PERSON, PLACE, POSSESSIVE_ENDS, Lexicon, after_title,
-                      lexicon)
+from .lexicon import CONNECTOR, CONNECTORS, ORG, PERSON, PLACE, POSSESSIVE_ENDS, Lexicon, after_title, lexicon
 from .merge import Mention
 
 _ABBREVIATIONS = frozenset("Mr Mrs Ms Dr St Gen Sen Rep Gov Lt Col Sgt Capt Prof Rev".split())
