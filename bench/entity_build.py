@@ -11,7 +11,7 @@ searchapp code at that path (an older commit exported with `git archive`; `--mod
 "canonical" is the two-phase build (see the README, "People, places and organisations"):
 it extracts every article's names, counts them (`EntityNames`), makes the `Canonicalizer`
 and applies it, then builds the index with those names. Until the build code does this
-itself, the builder's `split_paragraphs` is given the names made beforehand; the time of
+itself, the segment builder's `split_paragraphs` is given the names made beforehand; the time of
 making them (reading the articles left out) is added to the build's.
 """
 
@@ -36,12 +36,11 @@ import importlib, json, sys, time
 from pathlib import Path
 from searchapp.articles import ReadReport, read_articles
 mode, corpus, index = sys.argv[1:4]
-for name in ("searchapp.indexing", "searchapp.backends.embedded.indexing"):
-    try:
-        indexing = importlib.import_module(name)
-        break
-    except ImportError:
-        continue
+try:  # the embedded backend's layout, else the one before it (searchapp/indexing.py)
+    indexing = importlib.import_module("searchapp.backends.embedded.build")
+    builder = importlib.import_module("searchapp.backends.embedded.segments")
+except ImportError:
+    indexing = builder = importlib.import_module("searchapp.indexing")
 extra_wall = extra_cpu = 0.0
 if mode == "canonical":
     from searchapp.entities import EntityNames, load_aliases
@@ -55,7 +54,7 @@ if mode == "canonical":
     canon = names.canonicalizer(load_aliases())
     named = {a.id: [canon.apply(e, a.source) for e in found[a.id]] for a in articles}
     extra_wall, extra_cpu = time.perf_counter() - wall, time.process_time() - cpu
-    indexing.split_paragraphs = lambda article, entities="rules": split_paragraphs(article, named=named[article.id])
+    builder.split_paragraphs = lambda article, entities="rules": split_paragraphs(article, named=named[article.id])
 wall, cpu = time.perf_counter(), time.process_time()
 summary = indexing.build_index(Path(index), [Path(corpus)], procs=1, entities="off" if mode == "off" else "rules")
 print(json.dumps({"wall": time.perf_counter() - wall + extra_wall, "cpu": time.process_time() - cpu + extra_cpu,
