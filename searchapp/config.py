@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
+from .entities.aliases import read_alias_file
 from .search.tolerance import TypoPolicy
 
 PREFIX = "SEARCHAPP_"
@@ -32,6 +33,10 @@ class Settings:
     rate_limit: int = _setting(0, "Requests per minute allowed from one client address (0: no limit).")
     entities: str = _setting(
         "rules", "People, places and organisations while indexing: rules, spacy (the entities-spacy extra) or off."
+    )
+    entity_aliases: str = _setting(
+        "", "File of name groups for the entity facets, read when indexing: one group a line, comma-separated, "
+            "the first name shown for all."
     )
     typos: str = _setting(
         "5,9", "Typo tolerance: off, or the word lengths from which one and two typos are allowed (5,9)."
@@ -78,4 +83,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     TypoPolicy.parse(settings.typos)  # raises ValueError with what is wrong
     if settings.entities not in ENTITY_EXTRACTORS:
         raise ValueError(f"{PREFIX}ENTITIES must be one of {', '.join(ENTITY_EXTRACTORS)}, not {settings.entities!r}")
+    if settings.entity_aliases:
+        read_alias_file(settings.entity_aliases)  # a bad file fails now, in one line (AliasError is a ValueError)
     return settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .articles import Article
@@ -62,16 +62,25 @@ def paragraph_id(article_id: str, position: int) -> str:
     return f"{article_id}-p{position}"
 
 
-def split_paragraphs(article: Article, entities: str = "rules") -> list[Paragraph]:
+def article_entities(article: Article, entities: str = "rules") -> list[Entities]:
+    """The names of each of the article's paragraphs (headings are none), merged across the
+    article, by the `entities` extractor (`rules`, `spacy`), or none if it is `off`."""
+    texts = [block.text for block in article.blocks if block.role != "heading"]
+    if entities == "off":
+        return [Entities()] * len(texts)
+    return extract_article_entities(article.title, texts, extractor=entities)
+
+
+def split_paragraphs(article: Article, entities: str = "rules",
+                     named: Sequence[Entities] | None = None) -> list[Paragraph]:
     """The article's paragraphs in reading order; headings become their `section`.
 
-    Each paragraph also names the people, places and organisations it mentions,
-    merged across the article, found by the `entities` extractor (`rules`,
-    `spacy`) unless it is `off`.
+    Each paragraph also names the people, places and organisations it mentions:
+    `named` if given (one per paragraph, as `article_entities` finds them, made
+    canonical across the archive by a `Canonicalizer`), else those that the
+    `entities` extractor finds in this article alone.
     """
-    blocks = [block for block in article.blocks if block.role != "heading"]
-    mentions = (extract_article_entities(article.title, [b.text for b in blocks], extractor=entities)
-                if entities != "off" else [Entities()] * len(blocks))
+    mentions = article_entities(article, entities) if named is None else named
     paragraphs: list[Paragraph] = []
     section = ""
     for block in article.blocks:

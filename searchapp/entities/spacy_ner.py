@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from .entities import ORG, PERSON, PLACE, Mention, clean_text, normalise_mention
+from .lexicon import ORG, PERSON, PLACE
+from .merge import Mention, normalise_mention
+from .rules import clean_text
 
 log = logging.getLogger(__name__)
 
