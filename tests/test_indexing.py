@@ -28,7 +28,7 @@ from searchapp.backends.embedded.generations import (
 from searchapp.backends.embedded.snapshot import Snapshots
 from searchapp.backends.embedded.update import update_index
 from searchapp.errors import IndexLocked, IndexMissing, SearchIndexError
-from searchapp.paragraphs import split_paragraphs
+from searchapp.paragraphs import article_entities
 from searchapp.search import make_request
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -211,8 +211,9 @@ def test_a_failing_worker_fails_the_build_and_keeps_the_live_index(tmp_path, mon
     build_index(path, SOURCES)
     live = current_generation(path)
     monkeypatch.setattr("searchapp.backends.embedded.build.ARTICLES_PER_PROCESS", 2)
-    # This process builds the first run with the rules; the worker process, told "nonsense", fails.
-    monkeypatch.setattr("searchapp.backends.embedded.segments.split_paragraphs", lambda article, entities: split_paragraphs(article))
+    # This process finds names with the rules; the worker process, told "nonsense", fails.
+    monkeypatch.setattr("searchapp.backends.embedded.segments.article_entities",
+                        lambda article, entities: article_entities(article))
     with pytest.raises(SearchIndexError, match="an indexing process failed:(.|\n)*unknown entity extractor"):
         build_index(path, SOURCES, procs=2, entities="nonsense")
     assert current_generation(path) == live and doc_count(path) == PARAGRAPHS
@@ -532,3 +533,20 @@ def test_two_builds_at_once_never_corrupt_the_index(tmp_path, medium_corpus, sea
         assert "Traceback" not in stderr
     assert doc_count(path) == MEDIUM
     assert folders(path, "build") == [] and len(folders(path, "gen")) == codes.count(0)
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_names_are_canonical_across_the_archive_and_its_processes(tmp_path, write_article, monkeypatch, procs):
+    """A short form in one article takes the full name another article has, even when the two
+    articles are indexed by different processes; an update's new article takes it too."""
+    monkeypatch.setattr("searchapp.backends.embedded.build.ARTICLES_PER_PROCESS", 1)
+    src, path = tmp_path / "src", tmp_path / "index"
+    write_article(src, "a-full", "Talks", ["President Ronald Reagan met the press in Washington."])
+    for n in range(3):
+        write_article(src, f"b-short-{n}", "More talks", [f"Mr Reagan said on day {n} that talks would go on."])
+    build_index(path, [src], procs=procs)
+    people = {doc["id"]: doc.get("people", "") for doc in stored(path).values()}
+    assert people["b-short-2-p1"] == "Ronald Reagan" and people["a-full-p1"] == "Ronald Reagan"
+    write_article(src, "c-new", "Later", ["Mr Reagan spoke again."])
+    update_index(path, [src])
+    assert stored(path)["c-new-p1"].get("people") == "Ronald Reagan"

@@ -22,4 +22,5 @@ def open_backend(settings: Settings, index: Path | str | None = None, cache_size
 
     options = QueryOptions(TypoPolicy.parse(settings.typos), Synonyms.load(settings.synonyms))
     return EmbeddedBackend(index or settings.index, limits_of(settings),
-                           settings.cache_size if cache_size is None else cache_size, settings.entities, options)
+                           settings.cache_size if cache_size is None else cache_size, settings.entities, options,
+                           settings.entity_aliases)

@@ -34,11 +34,12 @@ class EmbeddedBackend:
     """The index in one folder; safe to share across threads."""
 
     def __init__(self, index_path: Path | str, limits: Limits = Limits(), cache_size: int = 256,
-                 entities: str = "rules", options: QueryOptions = QueryOptions()):
+                 entities: str = "rules", options: QueryOptions = QueryOptions(), entity_aliases: str = ""):
         self.path = Path(index_path)
         self.limits = limits
         self.options = options
         self.entities = entities
+        self.entity_aliases = entity_aliases
         self.snapshots = Snapshots(self.path)
         self._cache: OrderedDict[tuple, SearchPage] = OrderedDict()
         self._cache_size = cache_size
@@ -117,10 +118,11 @@ class EmbeddedBackend:
 
     def build(self, sources: Iterable[Path], progress: Progress | None = None, wait: float = 0.0,
               procs: int | None = None) -> BuildSummary:
-        return build_index(self.path, sources, progress, wait, procs or DEFAULT_PROCS, self.entities)
+        return build_index(self.path, sources, progress, wait, procs or DEFAULT_PROCS, self.entities,
+                           self.entity_aliases)
 
     def update(self, sources: Iterable[Path], progress: Progress | None = None, wait: float = 0.0) -> BuildSummary:
-        return update_index(self.path, sources, progress, wait, self.entities)
+        return update_index(self.path, sources, progress, wait, self.entities, self.entity_aliases)
 
     def stats(self) -> dict[str, object]:
         """Where the index is, its paragraphs, size on disk and times."""

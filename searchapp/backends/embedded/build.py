@@ -26,7 +26,7 @@ from .generations import (
 )
 from .lexicon import Lexicon
 from .schema import make_schema
-from .segments import SegmentPart, segment_here
+from .segments import SegmentPart, save_names, segment_here
 from .whoosh_compat import write_toc
 from .workers import segments_in_workers
 
@@ -43,11 +43,14 @@ def build_index(
     wait: float = 0.0,
     procs: int = DEFAULT_PROCS,
     entities: str = "rules",
+    aliases: str = "",
 ) -> BuildSummary:
     """Build a complete new index from `sources` and switch to it atomically.
 
     Up to `procs` processes build a segment each from a run of the articles
-    (see `workers.segments_in_workers`); a small build stays in one.
+    (see `workers.segments_in_workers`); a small build stays in one. People,
+    places and organisations take the names the whole archive knows, after
+    the built-in aliases and the user's (`aliases`, a file).
     """
     started = time.monotonic()
     sources = list(sources)
@@ -62,10 +65,12 @@ def build_index(
             processes = min(procs, count_articles(sources) // ARTICLES_PER_PROCESS)
             log.info("building %s from %d source(s) in %d process(es)", staging, len(sources), max(processes, 1))
             if processes > 1:
-                parts = segments_in_workers(staging, articles, processes, entities, progress)
+                parts, names = segments_in_workers(staging, articles, processes, entities, aliases, progress)
             else:
-                parts = [segment_here(staging, articles, entities, progress)]
+                part, names = segment_here(staging, articles, entities, progress, aliases)
+                parts = [part]
             _commit(staging, parts, summary)
+            save_names(staging, names)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

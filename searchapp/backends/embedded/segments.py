@@ -1,12 +1,15 @@
 """One segment from a run of articles: paragraphs, analysis, Whoosh's files, term arrays, word counts.
 
 Builds (one `PartBuilder` per process) and updates (one for the new and
-changed articles) write segments the same way.
+changed articles) write segments the same way, and give people, places and
+organisations the names the whole archive knows (`searchapp.entities`).
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -16,8 +19,9 @@ from pathlib import Path
 from whoosh.filedb.filestore import FileStorage
 
 from ...articles import Article
+from ...entities import Canonicalizer, Entities, EntityNames, load_aliases
 from ...fields import SEARCHED, document_fields
-from ...paragraphs import split_paragraphs
+from ...paragraphs import article_entities, split_paragraphs
 from .analysis import NewsAnalyzer
 from .lexicon import Lexicon, distinct_words, words_of
 from .schema import make_schema
@@ -25,6 +29,7 @@ from .term_arrays import FieldArrays, write_segment_arrays
 from .whoosh_compat import SearchappCodec, Segment, SegmentBuilder
 
 Progress = Callable[[Article], None]
+NAMES_FILE = "entity_names.json"  # the archive's names, counted per source, for updates
 
 
 @dataclass
@@ -38,7 +43,13 @@ class SegmentPart:
 
 
 class PartBuilder:
-    """Splits articles into paragraphs and collects them into one new segment of the index in `folder`."""
+    """Collects articles, then writes them as one new segment of the index in `folder`.
+
+    Two steps, so that people, places and organisations can take the names the
+    whole archive knows: `add` finds each article's names (and counts them in
+    `names`); `write` splits the articles into paragraphs with their names made
+    canonical by a `Canonicalizer` of every process's counts, and writes them.
+    """
 
     def __init__(self, folder: Path, entities: str):
         self.folder = folder
@@ -48,20 +59,35 @@ class PartBuilder:
         self.builder = SegmentBuilder(FileStorage(str(folder)), schema, SearchappCodec(), self._add_postings)
         self.analyzer: NewsAnalyzer = schema["text"].analyzer
         self.lexicon = Lexicon()
+        self.names = EntityNames()
         self.articles = 0
+        self._pending: list[tuple[Article, list[Entities]]] = []
 
     def _add_postings(self, fieldname: str, term: bytes, *postings) -> None:
         self.arrays[fieldname].add(term, *postings)
 
     def add(self, article: Article) -> None:
+        """Find the article's names; it is written by `write`."""
+        named = article_entities(article, self.entities)
+        self.names.add_article(named, article.source)
+        self._pending.append((article, named))
+        self.articles += 1
+
+    def write(self, canonical: Canonicalizer) -> None:
+        """Write the articles added so far, their names made canonical."""
+        for article, named in self._pending:
+            canonical_names = [canonical.apply(entities, article.source) for entities in named]
+            self._write_article(article, canonical_names)
+        self._pending = []
+
+    def _write_article(self, article: Article, named: list[Entities]) -> None:
         title_words = words_of(article.title)
-        for paragraph in split_paragraphs(article, self.entities):
+        for paragraph in split_paragraphs(article, named=named):
             text = paragraph.text
             words = self.analyzer.words(text)
             self.builder.add_document(document_fields(paragraph), {"text": self.analyzer.term_positions(text, words)})
             # In ASCII text the analyzer's words are the word list's: one pass over the text for both.
             self.lexicon.add(title_words | (distinct_words(words) if text.isascii() else words_of(text)))
-        self.articles += 1
 
     def finish(self) -> SegmentPart:
         """Write the segment's files and term arrays."""
@@ -75,8 +101,15 @@ class PartBuilder:
         self.builder.cancel()
 
 
-def segment_here(folder: Path, articles: Iterable[Article], entities: str, progress: Progress | None) -> SegmentPart:
-    """Build one segment of `articles` in this process."""
+def canonical_names(names: EntityNames, aliases: str) -> Canonicalizer:
+    """What each name of `names` stands for across the archive (built-in and the user's aliases first)."""
+    return names.canonicalizer(load_aliases(aliases or None))
+
+
+def segment_here(folder: Path, articles: Iterable[Article], entities: str, progress: Progress | None,
+                 aliases: str = "", known: EntityNames | None = None) -> tuple[SegmentPart, EntityNames]:
+    """Build one segment of `articles` in this process; with the archive's name counts (`known`,
+    plus these articles'), which it returns."""
     part = PartBuilder(folder, entities)
     with collector_paused():
         try:
@@ -84,10 +117,30 @@ def segment_here(folder: Path, articles: Iterable[Article], entities: str, progr
                 part.add(article)
                 if progress:
                     progress(article)
+            names = EntityNames()
+            names.update(part.names)
+            if known is not None:
+                names.update(known)
+            part.write(canonical_names(names, aliases))
         except BaseException:
             part.cancel()
             raise
-        return part.finish()
+        return part.finish(), names
+
+
+def save_names(generation: Path, names: EntityNames) -> None:
+    """Keep the archive's name counts beside the index, for updates."""
+    temporary = generation / f"{NAMES_FILE}.tmp"
+    temporary.write_text(json.dumps(names.to_json()))
+    os.replace(temporary, generation / NAMES_FILE)
+
+
+def load_names(generation: Path) -> EntityNames:
+    """The archive's name counts kept by the build (none if it kept none)."""
+    try:
+        return EntityNames.from_json(json.loads((generation / NAMES_FILE).read_text()))
+    except FileNotFoundError:
+        return EntityNames()
 
 
 @contextmanager

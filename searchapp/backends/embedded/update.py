@@ -3,7 +3,11 @@ marked in the old segments, published by one new table of contents.
 
 The new segment is written by the same `PartBuilder` as a build's. Nothing
 is merged or removed, so a reader of the previous version keeps every file
-it reads; a rebuild compacts.
+it reads; a rebuild compacts. The new and changed articles' names are made
+canonical with the archive's counts kept by the build plus theirs; names
+already indexed keep the canonical form they were written with (a new full
+name for an old short form applies to the new articles only), and counts of
+deleted articles stay: a rebuild settles both.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from ..base import BuildSummary, Progress
 from .build import unique_articles
 from .generations import live_generation, read_meta, write_meta, writer_lock
 from .lexicon import Lexicon
-from .segments import segment_here
+from .segments import load_names, save_names, segment_here
 from .whoosh_compat import Segment, delete_documents, open_reader, read_segments, write_toc
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,7 @@ def update_index(
     progress: Progress | None = None,
     wait: float = 0.0,
     entities: str = "rules",
+    aliases: str = "",
 ) -> BuildSummary:
     """Add new articles, replace changed ones and delete those whose source is gone.
 
@@ -52,7 +57,8 @@ def update_index(
         indexed = _indexed_articles(storage, schema, segments, toc_generation)
         summary, report = BuildSummary(path=str(path)), ReadReport()
         changed, removed = _changes(sources, indexed, report, summary, progress)
-        part = segment_here(generation, changed, entities, progress) if changed else None
+        part, names = (segment_here(generation, changed, entities, progress, aliases, load_names(generation))
+                       if changed else (None, None))
         if part is not None or removed:
             _delete_articles(storage, schema, segments, toc_generation, removed)
             if part is not None:
@@ -62,6 +68,7 @@ def update_index(
                 lexicon = Lexicon.load(generation)
                 lexicon.counts.update(part.words)
                 lexicon.seal().save(generation)
+                save_names(generation, names)
                 segments = [*segments, part.segment] if part.segment is not None else segments
             write_toc(storage, schema, segments, toc_generation + 1)
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]

@@ -18,49 +18,69 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from multiprocessing import connection
 from pathlib import Path
 
 from ...articles import Article
+from ...entities import Canonicalizer, EntityNames
 from ...errors import SearchIndexError
-from .segments import PartBuilder, Progress, SegmentPart, collector_paused, segment_here
+from .segments import PartBuilder, Progress, SegmentPart, canonical_names, collector_paused
 
 BATCH_ARTICLES = 32  # articles sent to a worker process at a time
 # What indexing costs beside the text, in characters of text (measured on BBC and Reuters).
 PARAGRAPH_WEIGHT, ARTICLE_WEIGHT = 60, 350
 PR_SET_PDEATHSIG = 1  # prctl(2)
+_STOP = object()  # ends a worker's sender thread
 
 
-def segments_in_workers(staging: Path, articles: Iterable[Article], processes: int, entities: str,
-                         progress: Progress | None) -> list[SegmentPart]:
+def segments_in_workers(staging: Path, articles: Iterable[Article], processes: int, entities: str, aliases: str,
+                        progress: Progress | None) -> tuple[list[SegmentPart], EntityNames]:
     """Build one segment per process, each from a run of consecutive articles, so that the index
-    keeps the articles' order (and search results their order among equal scores).
+    keeps the articles' order (and search results their order among equal scores); and the
+    archive's name counts.
 
     This process reads all articles while the workers start (it takes less
-    time), cuts them into runs of about the same work, and builds the first
-    run itself while the workers build the others.
+    time), cuts them into runs of about the same work, and takes the first run
+    itself. Every process first finds its articles' names; this process merges
+    their counts into one `Canonicalizer` and sends it to all, and then each
+    writes its segment.
     """
     pool = [_Worker(staging, entities) for _ in range(processes - 1)]
     try:
         first, *others = _runs(list(articles), processes)
         for worker, run in zip(pool, others):
             worker.send(run)
-
-        def built(article: Article) -> None:
-            if progress:
-                progress(article)
+        part = PartBuilder(staging, entities)
+        with collector_paused():
+            for article in first:
+                part.add(article)
+                if progress:
+                    progress(article)
+                for worker in pool:
+                    worker.receive_ready(progress)
+            names = EntityNames()
+            names.update(part.names)
+            for worker in _wait_for(pool, lambda worker: worker.names is None, progress):
+                names.update(worker.names)
+            canonical = canonical_names(names, aliases)
             for worker in pool:
-                worker.receive_ready(progress)
-
-        parts = [segment_here(staging, first, entities, built)]
-        while waiting := {worker.results: worker for worker in pool if worker.part is None}:
-            for ready in connection.wait(list(waiting)):
-                waiting[ready].receive(progress)
-        return parts + [worker.part for worker in pool]
+                worker.send_canonical(canonical)
+            part.write(canonical)
+            parts = [part.finish()]
+        _wait_for(pool, lambda worker: worker.part is None, progress)
+        return parts + [worker.part for worker in pool], names
     finally:
         for worker in pool:
             worker.stop()
+
+
+def _wait_for(pool: list[_Worker], busy: Callable[[_Worker], bool], progress: Progress | None) -> list[_Worker]:
+    """Receive from the workers until none is `busy`; the pool."""
+    while waiting := {worker.results: worker for worker in pool if busy(worker)}:
+        for ready in connection.wait(list(waiting)):
+            waiting[ready].receive(progress)
+    return pool
 
 
 def _runs(articles: list[Article], count: int) -> list[list[Article]]:
@@ -82,9 +102,10 @@ class _Worker:
     Started with exec, it holds no copy of the writer lock, and the kernel
     kills it when this process dies (see `_worker_main`). A thread sends the
     batches (a pipe holds far less than a run), so that this process serves
-    all workers at once; a worker answers each batch when it is done (for
-    `progress`), then with its `SegmentPart`, or with the traceback of its
-    failure.
+    all workers at once; a worker answers each batch when it has found its
+    names (for `progress`), then with its `EntityNames`; sent the archive's
+    `Canonicalizer`, it writes its segment and answers with its `SegmentPart`;
+    or at any point with the traceback of its failure.
     """
 
     def __init__(self, staging: Path, entities: str):
@@ -99,6 +120,7 @@ class _Worker:
         tasks.close()
         results.close()
         self.part: SegmentPart | None = None
+        self.names: EntityNames | None = None
         self._sent: deque[list[Article]] = deque()
         self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._outbox.put((str(staging), entities))
@@ -113,11 +135,15 @@ class _Worker:
             self._outbox.put(batch)
         self._outbox.put(None)
 
+    def send_canonical(self, canonical: Canonicalizer) -> None:
+        """Send the archive's canonical names: the worker writes its segment."""
+        self._outbox.put(canonical)
+        self._outbox.put(_STOP)
+
     def _send_all(self) -> None:
         try:
-            while (message := self._outbox.get()) is not None:
+            while (message := self._outbox.get()) is not _STOP:
                 self._tasks.send(message)
-            self._tasks.send(None)
         except OSError:
             pass  # the worker is gone; `receive` says so
 
@@ -135,6 +161,9 @@ class _Worker:
         if isinstance(message, SegmentPart):
             self.part = message
             return
+        if isinstance(message, EntityNames):
+            self.names = message
+            return
         for article in self._sent.popleft():
             if progress:
                 progress(article)
@@ -143,7 +172,7 @@ class _Worker:
         if self.part is None:
             self.process.kill()
         self.process.wait()
-        self._outbox.put(None)
+        self._outbox.put(_STOP)
         self._sender.join()
         self._tasks.close()
         self.results.close()
@@ -169,6 +198,8 @@ def _worker_main() -> None:
                 for article in batch:
                     part.add(article)
                 results.send(len(batch))
+            results.send(part.names)
+            part.write(tasks.recv())
             results.send(part.finish())
     except Exception:
         results.send(traceback.format_exc())
