@@ -22,11 +22,12 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import TermNotFound
 
 from ...articles import Article, ReadReport
+from ...entities import Canonicalizer
 from ..base import BuildSummary, Progress
 from .build import unique_articles
 from .generations import live_generation, read_meta, write_meta, writer_lock
 from .lexicon import Lexicon
-from .segments import load_names, save_names, segment_here
+from .segments import canonical_names, load_names, save_names, segment_here
 from .whoosh_compat import Segment, delete_documents, open_reader, read_segments, write_toc
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ def update_index(
         indexed = _indexed_articles(storage, schema, segments, toc_generation)
         summary, report = BuildSummary(path=str(path)), ReadReport()
         changed, removed = _changes(sources, indexed, report, summary, progress)
-        part, names = (segment_here(generation, changed, entities, progress, aliases, load_names(generation))
-                       if changed else (None, None))
+        known = load_names(generation)
+        part, names = segment_here(generation, changed, entities, progress, aliases, known) if changed else (None, None)
         if part is not None or removed:
             _delete_articles(storage, schema, segments, toc_generation, removed)
             if part is not None:
@@ -69,6 +70,7 @@ def update_index(
                 lexicon.counts.update(part.words)
                 lexicon.seal().save(generation)
                 save_names(generation, names)
+                _log_renamed(canonical_names(known, aliases), canonical_names(names, aliases))
                 segments = [*segments, part.segment] if part.segment is not None else segments
             write_toc(storage, schema, segments, toc_generation + 1)
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
@@ -133,3 +135,14 @@ def _delete_articles(storage: FileStorage, schema, segments: list[Segment], toc:
                 except TermNotFound:
                     continue
                 delete_documents(segment_reader.segment(), docnums)
+
+
+def _log_renamed(before: Canonicalizer, after: Canonicalizer) -> None:
+    """Say which names the new articles gave another canonical name: paragraphs indexed before
+    keep the old one until a rebuild."""
+    changed = after.changes(before)
+    count = sum(map(len, changed.values()))
+    if count:
+        examples = ", ".join(sorted(name for names in changed.values() for name in names)[:5])
+        log.warning("the new articles gave %d name(s) another canonical name (%s); paragraphs indexed before keep "
+                    "the old one until `searchapp index build`", count, examples)
