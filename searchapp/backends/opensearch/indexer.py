@@ -1,0 +1,237 @@
+"""Building and updating the OpenSearch index, and its statistics.
+
+A build fills a new physical index `<alias>-<timestamp>` (no refreshes, no replicas while it
+fills), turns on refreshes and replicas, then moves the alias to it in one `_aliases` request
+(atomic: a search sees the old index or the new one) and deletes the index the alias left.
+Indices named like ours that no alias points at are left by a build that died; the next build
+deletes them. One build or update at a time: a lock index `<alias>.build-lock` exists while one
+runs (index creation either succeeds or fails, never both), naming its holder.
+
+An update changes the live index in place: articles whose content hash changed have their
+paragraphs replaced, new ones are added, those whose source is gone are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from opensearchpy import OpenSearch, helpers
+from opensearchpy import exceptions as os_errors
+
+from ...articles import Article, ReadReport, read_articles
+from ...errors import IndexLocked, IndexMissing
+from ...paragraphs import split_paragraphs
+from ..base import BuildSummary, Progress
+from .connection import ClusterRefused, OpenSearchSettings, call
+from .mapping import SERVING_SETTINGS, document, index_body
+
+log = logging.getLogger(__name__)
+
+BULK_DOCUMENTS = 500
+BULK_TIMEOUT = 120.0
+ARTICLES_PER_BATCH = 200  # articles whose old paragraphs are looked up at once in an update
+GREEN_SECONDS = 60
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def physical_name(alias: str) -> str:
+    """A new physical index name: the alias and a UTC timestamp to the microsecond."""
+    return f"{alias}-{datetime.now(UTC).strftime('%Y%m%dt%H%M%S%f')}"
+
+
+def _ours(alias: str) -> re.Pattern[str]:
+    return re.compile(rf"{re.escape(alias)}-\d{{8}}t\d{{12}}")
+
+
+def aliased(client: OpenSearch, alias: str) -> list[str]:
+    """The physical indices the alias points at (one, or none before the first build)."""
+    found = client.indices.get_alias(name=alias, ignore=404)  # 404: no such alias yet, not an error
+    return sorted(name for name in found if name not in ("error", "status"))
+
+
+def live_index(client: OpenSearch, settings: OpenSearchSettings) -> str:
+    found = call(settings, lambda: aliased(client, settings.index))
+    if not found:
+        raise IndexMissing(f"OpenSearch index {settings.index!r} at {settings.where}")
+    return found[0]
+
+
+def remove_leftovers(client: OpenSearch, settings: OpenSearchSettings) -> list[str]:
+    """Delete the indices named like ours that the alias does not point at."""
+    pattern = _ours(settings.index)
+    live = set(aliased(client, settings.index))
+    names = client.indices.get(index=f"{settings.index}-*", expand_wildcards="open,closed", ignore_unavailable=True)
+    leftovers = sorted(name for name in names if pattern.fullmatch(name) and name not in live)
+    for name in leftovers:
+        log.info("deleting %s, left by an earlier build", name)
+        client.indices.delete(index=name)
+    return leftovers
+
+
+# --- the lock --------------------------------------------------------------------------
+
+
+def _holder() -> dict[str, object]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "since": now()}
+
+
+def _dead_here(holder: dict[str, object]) -> bool:
+    """Whether the holder ran on this host and its process is gone."""
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        return False
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@contextmanager
+def build_lock(client: OpenSearch, settings: OpenSearchSettings, wait: float = 0.0) -> Iterator[None]:
+    """Hold `<alias>.build-lock` for the duration; a lock left by a dead process on this host is taken over."""
+    name = f"{settings.index}.build-lock"
+    body = {"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}},
+            "mappings": {"_meta": _holder()}}
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            call(settings, lambda: client.indices.create(index=name, body=body))
+            break
+        except os_errors.RequestError as error:
+            if "resource_already_exists_exception" not in str(error.error):
+                raise
+            holder = _lock_holder(client, name)
+            if _dead_here(holder):
+                log.warning("taking over %s from process %s, which is gone", name, holder.get("pid"))
+                client.indices.delete(index=name, ignore_unavailable=True)
+                continue
+            if time.monotonic() >= deadline:
+                raise IndexLocked(
+                    f"OpenSearch index {settings.index!r}",
+                    f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}; "
+                    f"if it is dead, delete the index {name}",
+                ) from None
+            time.sleep(0.5)
+    try:
+        yield
+    finally:
+        call(settings, lambda: client.indices.delete(index=name, ignore_unavailable=True))
+
+
+def _lock_holder(client: OpenSearch, name: str) -> dict[str, object]:
+    try:
+        mapping = client.indices.get_mapping(index=name)
+    except os_errors.NotFoundError:
+        return {}
+    return next(iter(mapping.values()), {}).get("mappings", {}).get("_meta", {})
+
+
+# --- build -------------------------------------------------------------------------------
+
+
+def _unique_articles(sources: list[Path], report: ReadReport) -> Iterator[Article]:
+    seen: set[str] = set()
+    for article in read_articles(sources, report):
+        if article.id in seen:
+            report.skip(article.origin, f"article id {article.id!r} appears twice; the first is kept")
+            continue
+        seen.add(article.id)
+        yield article
+
+
+def _index_actions(index: str, articles: Iterable[Article], summary: BuildSummary, entities: str,
+                   progress: Progress | None) -> Iterator[dict[str, object]]:
+    for article in articles:
+        paragraphs = split_paragraphs(article, entities)
+        summary.articles += 1
+        summary.paragraphs += len(paragraphs)
+        for paragraph in paragraphs:
+            yield {"_op_type": "index", "_index": index, "_id": paragraph.id, "_source": document(paragraph)}
+        if progress:
+            progress(article)
+
+
+def bulk(client: OpenSearch, actions: Iterable[dict[str, object]]) -> None:
+    for ok, item in helpers.streaming_bulk(client, actions, chunk_size=BULK_DOCUMENTS, max_retries=2,
+                                           raise_on_error=True, request_timeout=BULK_TIMEOUT):
+        if not ok:  # raise_on_error raises first; this guards a change of the helper's defaults
+            raise ClusterRefused(f"OpenSearch refused a document: {item}")
+
+
+def _check_alias_name(client: OpenSearch, settings: OpenSearchSettings) -> None:
+    if client.indices.exists(index=settings.index) and not client.indices.exists_alias(name=settings.index):
+        raise ClusterRefused(
+            f"{settings.index!r} at {settings.where} is an index, not an alias: choose another "
+            "SEARCHAPP_OPENSEARCH_INDEX or delete that index"
+        )
+
+
+def build(client: OpenSearch, settings: OpenSearchSettings, sources: Iterable[Path],
+          progress: Progress | None = None, wait: float = 0.0, entities: str = "rules") -> BuildSummary:
+    """Build a new physical index from `sources` and move the alias to it."""
+    started = time.monotonic()
+    sources = list(sources)
+    summary = BuildSummary(path=f"{settings.index} at {settings.where}")
+    report = ReadReport()
+    with build_lock(client, settings, wait):
+        call(settings, lambda: (_check_alias_name(client, settings), remove_leftovers(client, settings)))
+        name = physical_name(settings.index)
+        meta = {"sources": [str(s.absolute()) for s in sources], "started_at": now()}
+        call(settings, lambda: client.indices.create(index=name, body=index_body(settings.shards, meta)))
+        try:
+            articles = _unique_articles(sources, report)
+            call(settings, lambda: bulk(client, _index_actions(name, articles, summary, entities, progress)))
+            summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
+            summary.seconds = round(time.monotonic() - started, 3)
+            if summary.articles == 0:  # nothing to serve: the live index stays
+                call(settings, lambda: client.indices.delete(index=name))
+                return summary
+            call(settings, lambda: _make_live(client, settings, name, summary))
+        except BaseException:
+            _delete_quietly(client, name)
+            raise
+    log.info("built %s: %d articles, %d paragraphs in %.1f s", name, summary.articles, summary.paragraphs,
+             summary.seconds)
+    return summary
+
+
+def _make_live(client: OpenSearch, settings: OpenSearchSettings, name: str, summary: BuildSummary) -> None:
+    client.indices.put_settings(index=name, body=SERVING_SETTINGS)
+    client.indices.refresh(index=name)
+    client.indices.put_mapping(index=name, body={"_meta": {
+        "built_at": now(), "articles": summary.articles, "paragraphs": summary.paragraphs,
+        "seconds": summary.seconds, "skipped": summary.skipped[:100],
+    }})
+    # request_timeout too: without it the client takes `timeout` (the wait) as its own.
+    health = client.cluster.health(index=name, wait_for_status="green", timeout=f"{GREEN_SECONDS}s",
+                                   request_timeout=GREEN_SECONDS + 10)
+    if health.get("timed_out"):
+        log.warning("%s is %s, not green, after %d s; switching to it anyway", name, health.get("status"),
+                    GREEN_SECONDS)
+    old = aliased(client, settings.index)
+    actions = [{"remove": {"index": index, "alias": settings.index}} for index in old]
+    actions.append({"add": {"index": name, "alias": settings.index}})
+    client.indices.update_aliases(body={"actions": actions})
+    for index in old:
+        client.indices.delete(index=index)
+
+
+def _delete_quietly(client: OpenSearch, name: str) -> None:
+    """Delete a half-built index; what cannot be deleted now the next build removes."""
+    try:
+        client.indices.delete(index=name, ignore_unavailable=True)
+    except os_errors.OpenSearchException as error:
+        log.warning("could not delete the unfinished %s (the next build will): %s", name, error)

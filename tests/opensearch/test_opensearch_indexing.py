@@ -1,0 +1,171 @@
+"""Building, updating and failing on a real OpenSearch node; connection settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from searchapp.backends.opensearch import ClusterUnavailable, OpenSearchBackend, OpenSearchSettings
+from searchapp.errors import EngineUnavailable, IndexLocked, IndexMissing, SearchIndexError
+from searchapp.search import make_request
+
+
+def articles_file(folder: Path, articles: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "news.jsonl"
+    path.write_text("\n".join(json.dumps(a) for a in articles) + "\n", encoding="utf-8")
+    return path
+
+
+def article(article_id: str, *paragraphs: str) -> dict:
+    return {"id": article_id, "title": f"Story {article_id}", "text": "\n\n".join(paragraphs), "date": "2024-01-02"}
+
+
+def physical_indices(backend: OpenSearchBackend) -> list[str]:
+    alias = backend.settings.index
+    return sorted(backend.client.indices.get(index=f"{alias}-*", ignore_unavailable=True))
+
+
+def hits(backend: OpenSearchBackend, q: str) -> list[str]:
+    return [h.id for h in backend.search(make_request(q, per_page=100).with_changes(typing=False)).hits]
+
+
+def test_a_build_switches_the_alias_and_deletes_the_old_index(os_settings, tmp_path):
+    backend = OpenSearchBackend(os_settings)
+    first = backend.build([articles_file(tmp_path / "a", [article("one", "Harbour cranes rust.")])])
+    assert (first.articles, first.paragraphs) == (1, 1)
+    old = backend.stats()["generation"]
+    assert hits(backend, "cranes") == ["one-p1"]
+    backend.build([articles_file(tmp_path / "b", [article("two", "Granary roofs leak.", "Millers complain.")])])
+    assert hits(backend, "cranes") == [] and hits(backend, "granary") == ["two-p1"]
+    assert physical_indices(backend) == [backend.stats()["generation"]] != [old]
+    stats = backend.stats()
+    assert (stats["paragraphs"], stats["nodes"], stats["status"]) == (2, 1, "green") and stats["built_at"]
+
+
+def test_a_build_of_nothing_keeps_the_live_index(os_settings, tmp_path):
+    backend = OpenSearchBackend(os_settings)
+    backend.build([articles_file(tmp_path / "a", [article("one", "Harbour cranes rust.")])])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert backend.build([empty]).articles == 0
+    assert hits(backend, "cranes") == ["one-p1"] and len(physical_indices(backend)) == 1
+
+
+def test_the_next_build_deletes_indices_left_by_a_dead_build(os_settings, tmp_path):
+    backend = OpenSearchBackend(os_settings)
+    leftover = f"{os_settings.index}-20200101t000000000000"
+    backend.client.indices.create(index=leftover)
+    unrelated = f"{os_settings.index}-notes"
+    backend.client.indices.create(index=unrelated)
+    backend.build([articles_file(tmp_path, [article("one", "Harbour cranes rust.")])])
+    names = physical_indices(backend)
+    assert leftover not in names and unrelated in names, "only names of our own pattern are deleted"
+    backend.client.indices.delete(index=unrelated)
+
+
+def test_one_build_at_a_time(os_settings, tmp_path):
+    backend = OpenSearchBackend(os_settings)
+    sources = [articles_file(tmp_path, [article("one", "Harbour cranes rust.")])]
+    sleeper = subprocess.Popen(["sleep", "30"])  # a live process on this host holds the lock
+    try:
+        backend.client.indices.create(index=f"{os_settings.index}.build-lock", body={"mappings": {"_meta": {
+            "host": socket.gethostname(), "pid": sleeper.pid, "since": "now"}}})
+        with pytest.raises(IndexLocked, match=f"pid {sleeper.pid}"):
+            backend.build(sources, wait=0.5)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert backend.build(sources).articles == 1, "a lock whose holder died is taken over"
+    assert not backend.client.indices.exists(index=f"{os_settings.index}.build-lock"), "released after the build"
+
+
+def test_an_update_adds_replaces_and_deletes_by_content_hash(os_settings, tmp_path):
+    backend = OpenSearchBackend(os_settings)
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("Keep\n\nBy Desk\n\nJanuary 2, 2024\n\nLighthouse keepers stay.\n")
+    (folder / "gone.txt").write_text("Gone\n\nBy Desk\n\nJanuary 2, 2024\n\nFerries stop running.\n")
+    (folder / "change.txt").write_text(
+        "Change\n\nBy Desk\n\nJanuary 2, 2024\n\nBakers rise early.\n\nOvens glow.\n\nBread sells out.\n")
+    backend.build([folder])
+    (folder / "gone.txt").unlink()
+    (folder / "change.txt").write_text("Change\n\nBy Desk\n\nJanuary 2, 2024\n\nBakers sleep late.\n")
+    (folder / "new.txt").write_text("New\n\nBy Desk\n\nJanuary 2, 2024\n\nTrams return.\n")
+    summary = backend.update([folder])
+    assert (summary.added, summary.replaced, summary.deleted, summary.unchanged) == (1, 1, 1, 1)
+    assert hits(backend, "ferries") == [] and hits(backend, "trams") == ["new-p1"]
+    assert hits(backend, "bakers") == ["change-p1"] and hits(backend, "ovens") == [], "stale paragraphs go"
+    assert backend.stats()["paragraphs"] == 3 and backend.stats()["updated_at"]
+    again = backend.update([folder])
+    assert (again.added, again.replaced, again.deleted, again.unchanged) == (0, 0, 0, 3)
+
+
+def test_searching_an_alias_never_built_says_so(os_settings):
+    backend = OpenSearchBackend(os_settings)
+    with pytest.raises(IndexMissing, match=os_settings.index):
+        backend.search(make_request("anything"))
+    with pytest.raises(IndexMissing):
+        backend.update([Path("/nonexistent")])
+
+
+def test_an_unreachable_cluster_is_a_clear_error(tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    backend = OpenSearchBackend(OpenSearchSettings(urls=(f"http://127.0.0.1:{port}",), timeout=2.0))
+    started = time.monotonic()
+    with pytest.raises(ClusterUnavailable, match=f"127.0.0.1:{port} cannot be reached") as raised:
+        backend.search(make_request("putin"))
+    assert isinstance(raised.value, EngineUnavailable) and isinstance(raised.value, SearchIndexError)
+    assert time.monotonic() - started < 10
+
+
+def test_the_web_answers_503_when_the_cluster_is_unreachable():
+    from searchapp import create_app
+
+    app = create_app({"rate_limit": 0})
+    app.extensions["searchapp.search"] = OpenSearchBackend(
+        OpenSearchSettings(urls=("http://127.0.0.1:9",), timeout=2.0))
+    answer = app.test_client().get("/api/search?q=putin")
+    assert answer.status_code == 503 and "cannot be reached" in answer.json["error"]
+
+
+def test_settings_from_the_environment(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not checked here")
+    settings = OpenSearchSettings.from_env({
+        "SEARCHAPP_OPENSEARCH_URL": "https://a.example:9200/, https://b.example:9200",
+        "SEARCHAPP_OPENSEARCH_USER": "reader", "SEARCHAPP_OPENSEARCH_PASSWORD": "secret",
+        "SEARCHAPP_OPENSEARCH_CA_FILE": str(ca), "SEARCHAPP_OPENSEARCH_INDEX": "news",
+    })
+    assert settings == OpenSearchSettings(("https://a.example:9200", "https://b.example:9200"), "reader", "secret",
+                                          str(ca), "news")
+    assert OpenSearchSettings.from_env({}) == OpenSearchSettings()
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("URL", "127.0.0.1:9200", "not an http"),
+    ("URL", "ftp://host", "not an http"),
+    ("INDEX", "News", "lower-case"),
+    ("INDEX", "a b", "lower-case"),
+    ("CA_FILE", "/nonexistent/ca.pem", "no file"),
+    ("SHARDS", "two", "take numbers"),
+])
+def test_bad_settings_are_named(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        OpenSearchSettings.from_env({f"SEARCHAPP_OPENSEARCH_{name}": value})
+
+
+def test_the_script_refuses_a_busy_port(opensearch_url, tmp_path):
+    script = Path(__file__).resolve().parents[2] / "scripts" / "opensearch-local.sh"
+    port = opensearch_url.rsplit(":", 1)[1]
+    busy = subprocess.run(["bash", str(script), "start", "--http-port", port], capture_output=True, text=True,
+                          env={**os.environ, "OPENSEARCH_LOCAL_DIR": str(tmp_path)}, timeout=60)
+    assert busy.returncode == 1 and f"port {port} on 127.0.0.1 is in use" in busy.stderr
