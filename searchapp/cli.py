@@ -68,7 +68,10 @@ def index_group() -> None:
 
 
 def _backend(index_dir: Path | None, cache_size: int | None = 0) -> Backend:
-    return open_backend(_settings(), index_dir, cache_size)
+    try:
+        return open_backend(_settings(), index_dir, cache_size)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def _run_indexer(action: str, index_dir: Path | None, sources: tuple[Path, ...], wait: float,
@@ -245,7 +248,7 @@ def serve_command(host: str, port: int, workers: int | None, threads: int, index
     path = _index_dir(index_dir)
     os.environ["SEARCHAPP_INDEX"] = str(path.absolute())
     try:
-        if not (path / "current").exists():
+        if _settings().backend == "embedded" and not (path / "current").exists():
             click.echo(f"No index at {path}; indexing the bundled sample article first.", err=True)
             _print_summary(_backend(path).build(sample_sources()), "built")
         run_server(host, port, workers or os.cpu_count() or 1, threads)

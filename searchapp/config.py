@@ -12,6 +12,7 @@ from .search.tolerance import TypoPolicy
 
 PREFIX = "SEARCHAPP_"
 ENTITY_EXTRACTORS = ("rules", "spacy", "off")
+BACKENDS = ("embedded", "opensearch")
 
 
 def _setting(default: object, help: str) -> object:
@@ -20,6 +21,9 @@ def _setting(default: object, help: str) -> object:
 
 @dataclass(frozen=True)
 class Settings:
+    backend: str = _setting(
+        "embedded", "Search engine: embedded (the index folder) or opensearch (a cluster: SEARCHAPP_OPENSEARCH_*)."
+    )
     index: str = _setting("index", "Folder of the index (built by `searchapp index build`).")
     embed_origins: tuple[str, ...] = _setting(
         (), "Origins allowed to embed the widget and call the API cross-origin (JSON list or comma-separated)."
@@ -85,4 +89,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         raise ValueError(f"{PREFIX}ENTITIES must be one of {', '.join(ENTITY_EXTRACTORS)}, not {settings.entities!r}")
     if settings.entity_aliases:
         read_alias_file(settings.entity_aliases)  # a bad file fails now, in one line (AliasError is a ValueError)
+    if settings.backend not in BACKENDS:
+        raise ValueError(f"{PREFIX}BACKEND must be one of {', '.join(BACKENDS)}, not {settings.backend!r}")
     return settings

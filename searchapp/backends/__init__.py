@@ -17,7 +17,17 @@ def limits_of(settings: Settings) -> Limits:
 
 
 def open_backend(settings: Settings, index: Path | str | None = None, cache_size: int | None = None) -> Backend:
-    """The backend the settings choose (`index` overrides the index folder)."""
+    """The backend the settings choose (`index` overrides the index folder).
+
+    An OpenSearch cluster is named by `SEARCHAPP_OPENSEARCH_*` (see `backends.opensearch`); bad
+    values, or an index folder given for it, raise ValueError.
+    """
+    if settings.backend == "opensearch":
+        if index is not None:
+            raise ValueError("--index names an index folder; for OpenSearch set SEARCHAPP_OPENSEARCH_INDEX")
+        from .opensearch import OpenSearchBackend  # the `opensearch` extra
+
+        return OpenSearchBackend.from_env(limits_of(settings), settings.entities)
     from .embedded import EmbeddedBackend
 
     options = QueryOptions(TypoPolicy.parse(settings.typos), Synonyms.load(settings.synonyms))

@@ -169,3 +169,39 @@ def test_the_script_refuses_a_busy_port(opensearch_url, tmp_path):
     busy = subprocess.run(["bash", str(script), "start", "--http-port", port], capture_output=True, text=True,
                           env={**os.environ, "OPENSEARCH_LOCAL_DIR": str(tmp_path)}, timeout=60)
     assert busy.returncode == 1 and f"port {port} on 127.0.0.1 is in use" in busy.stderr
+
+
+def test_the_cli_and_the_web_use_opensearch_when_the_settings_say_so(os_settings, searchapp_command, tmp_path):
+    env = {**os.environ, "SEARCHAPP_BACKEND": "opensearch", "SEARCHAPP_OPENSEARCH_URL": os_settings.where,
+           "SEARCHAPP_OPENSEARCH_INDEX": os_settings.index}
+    sources = articles_file(tmp_path, [article("one", "Harbour cranes rust."), article("two", "Cranes fly south.")])
+
+    def cli(*args):
+        return subprocess.run([*searchapp_command, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    built = cli("index", "build", str(sources))
+    assert built.returncode == 0, built.stderr
+    found = cli("search", "cranes", "--json")
+    assert found.returncode == 0 and json.loads(found.stdout)["total"] == 2
+    stats = json.loads(cli("index", "stats", "--json").stdout)
+    assert stats["generation"].startswith(f"{os_settings.index}-") and stats["articles"] == 2
+    refused = cli("search", "cranes", "--index", str(tmp_path / "folder"))
+    assert refused.returncode == 2 and "SEARCHAPP_OPENSEARCH_INDEX" in refused.stderr
+    env["SEARCHAPP_OPENSEARCH_URL"] = "localhost:9200"
+    bad = cli("search", "cranes")
+    assert bad.returncode == 2 and "not an http(s)://host:port URL" in bad.stderr
+
+    from searchapp import create_app
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("SEARCHAPP_BACKEND", "SEARCHAPP_OPENSEARCH_URL", "SEARCHAPP_OPENSEARCH_INDEX"):
+            patch.setenv(name, {**env, "SEARCHAPP_OPENSEARCH_URL": os_settings.where}[name])
+        client = create_app({"rate_limit": 0}).test_client()
+        assert client.get("/api/search?q=cranes").json["total"] == 2
+
+
+def test_a_bad_backend_setting_is_named():
+    from searchapp.config import load_settings
+
+    with pytest.raises(ValueError, match="SEARCHAPP_BACKEND must be one of embedded, opensearch"):
+        load_settings({"SEARCHAPP_BACKEND": "elastic"})
