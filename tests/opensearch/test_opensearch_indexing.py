@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from searchapp.backends.opensearch import ClusterUnavailable, OpenSearchBackend, OpenSearchSettings
+from searchapp.backends.opensearch import ClusterRefused, ClusterUnavailable, OpenSearchBackend, OpenSearchSettings
 from searchapp.errors import EngineUnavailable, IndexLocked, IndexMissing, SearchIndexError
 from searchapp.search import make_request
 
@@ -205,3 +205,14 @@ def test_a_bad_backend_setting_is_named():
 
     with pytest.raises(ValueError, match="SEARCHAPP_BACKEND must be one of embedded, opensearch"):
         load_settings({"SEARCHAPP_BACKEND": "elastic"})
+
+
+def test_a_refused_document_stops_the_build_and_leaves_the_live_index(os_settings, tmp_path):
+    backend = OpenSearchBackend(os_settings)
+    backend.build([articles_file(tmp_path / "a", [article("one", "Harbour cranes rust.")])])
+    live = backend.stats()["generation"]
+    huge = {**article("two", "Granary roofs leak."), "author": "x" * 40_000}  # over a keyword's 32 kB limit
+    with pytest.raises(ClusterRefused, match="refused 1 documents"):
+        backend.build([articles_file(tmp_path / "b", [huge])])
+    assert backend.stats()["generation"] == live and physical_indices(backend) == [live]
+    assert hits(backend, "cranes") == ["one-p1"]

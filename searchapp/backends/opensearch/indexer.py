@@ -165,10 +165,14 @@ def _index_actions(index: str, articles: Iterable[Article], summary: BuildSummar
 
 
 def bulk(client: OpenSearch, actions: Iterable[dict[str, object]]) -> None:
-    for ok, item in helpers.streaming_bulk(client, actions, chunk_size=BULK_DOCUMENTS, max_retries=2,
-                                           raise_on_error=True, request_timeout=BULK_TIMEOUT):
-        if not ok:  # raise_on_error raises first; this guards a change of the helper's defaults
-            raise ClusterRefused(f"OpenSearch refused a document: {item}")
+    """Send `actions` in bulk requests; a document the cluster refuses stops the build with its reason."""
+    try:
+        for _ in helpers.streaming_bulk(client, actions, chunk_size=BULK_DOCUMENTS, max_retries=2,
+                                        raise_on_error=True, request_timeout=BULK_TIMEOUT):
+            pass
+    except helpers.BulkIndexError as error:
+        refused = error.errors
+        raise ClusterRefused(f"OpenSearch refused {len(refused)} documents; the first: {refused[0]}") from None
 
 
 def _check_alias_name(client: OpenSearch, settings: OpenSearchSettings) -> None:
