@@ -28,7 +28,8 @@ def test_exclusions_phrases_and_fields():
 @pytest.mark.parametrize("q", ["", "OR", "AND OR NOT", "-", "()", ")(", '""', "title:", "((war", "war)", "- -",
                                "NOT", "war OR", "(OR)", "title:(", '"'])
 def test_odd_queries_parse_without_errors(q):
-    dsl, notices, _ = translate(q)
+    dsl, notices, relaxed = translate(q)
+    assert relaxed is None or isinstance(relaxed, dict)
     assert dsl is None or isinstance(dsl, dict)
 
 
@@ -54,3 +55,12 @@ def test_patterns_need_two_letters_before_the_wildcard():
         {"prefix": {"title.exact": {"value": "el", "boost": 2.0}}},
         {"prefix": {"text.exact": {"value": "el", "boost": 1.0}}}], "minimum_should_match": 1}}
     assert translate("title:el?ct*")[0] == {"wildcard": {"title.exact": {"value": "el?ct*", "boost": 2.0}}}
+
+
+def test_the_relaxed_query_needs_any_one_required_part_and_keeps_exclusions():
+    dsl, _, relaxed = translate("war peace -truce", typing=False)
+    assert relaxed == {"bool": {"should": dsl["bool"]["must"], "minimum_should_match": 1,
+                                "must_not": dsl["bool"]["must_not"]}}
+    assert translate("war -truce", typing=False)[2] is None, "one required part: nothing to relax"
+    assert translate("war OR peace", typing=False)[2] is None
+    assert translate("to be or not", typing=False)[2] is None, "stop words only: some of them is everything"

@@ -20,7 +20,8 @@ def run(backend, q="", per_page=10, typing=True, **options):
 
 
 def ids(page):
-    return [hit.id for hit in page.hits]
+    """The hits matching all the words (not those a short page is filled up with)."""
+    return [hit.id for hit in page.hits if not hit.partial]
 
 
 def counts(page, name):
@@ -41,17 +42,33 @@ def test_the_overview_has_the_embedded_indexs_documents_articles_and_facet_count
     assert ours.facets == theirs.facets, "same values, counts, order, labels (article titles) and `more`"
 
 
-@pytest.mark.parametrize("q", ["putin", '"naval base"', "russia syria", "title:syria", "bridge OR ferry",
+@pytest.mark.parametrize("q", ["putin", '"naval base"', "russia syria", "tartus naval airport", "tartus naval",
+                               "putin -invitation council", "title:syria", "bridge OR ferry",
                                'section:"Building a new Syria"', "kind:quote", "author:AFP"])
 def test_queries_find_what_the_embedded_index_finds(os_backend, embedded, q):
     ours, theirs = run(os_backend, q, per_page=100, typing=False), run(embedded, q, per_page=100, typing=False)
-    assert sorted(ids(ours)) == sorted(h.id for h in theirs.hits if not h.partial)
+    assert sorted((h.partial, h.id) for h in ours.hits) == sorted((h.partial, h.id) for h in theirs.hits)
+    assert (ours.total, ours.partial_from) == (theirs.total, theirs.partial_from)
+    assert counts(ours, "kind") == counts(theirs, "kind")
 
 
 def test_all_words_must_match_in_title_or_text(os_backend):
     page = run(os_backend, "putin invitation", typing=False)
-    assert ids(page) == [f"{ARTICLE}-p4"]
+    assert ids(page)[0] == f"{ARTICLE}-p4" and not page.hits[0].partial
     assert "<mark>Putin</mark>" in page.hits[0].highlights and "<mark>invitation</mark>" in page.hits[0].highlights
+
+
+def test_a_short_page_is_filled_with_hits_matching_some_words(os_backend):
+    page = run(os_backend, "tartus naval airport", typing=False)
+    assert page.partial_from == 0 and page.hits[0].id == f"{ARTICLE}-p10", "the paragraph with most words first"
+    assert all(hit.partial for hit in page.hits)
+    full = run(os_backend, "tartus naval", typing=False)
+    assert full.hits[0].id == f"{ARTICLE}-p10" and not full.hits[0].partial
+    assert full.partial_from == 1 and all(h.partial for h in full.hits[1:])
+    second = run(os_backend, "tartus naval", typing=False, page=2)
+    assert not {h.id for h in second.hits} & {h.id for h in full.hits} and all(h.partial for h in second.hits)
+    assert second.total == full.total == len(ids(run(os_backend, "tartus OR naval", per_page=100, typing=False)))
+    assert run(os_backend, "tartus naval", typing=False, group="article").partial_from is None, "not grouped"
 
 
 def test_text_matches_rank_above_title_only_matches(os_backend):
@@ -218,7 +235,7 @@ def test_the_web_app_serves_the_opensearch_backend(os_backend, opensearch_url):
     app = create_app({"rate_limit": 0})
     app.extensions["searchapp.search"] = os_backend
     client = app.test_client()
-    answer = client.get("/api/search?q=naval+base&per_page=5")
+    answer = client.get('/api/search?q="naval+base"&per_page=5')
     assert answer.status_code == 200 and answer.json["total"] == 2
     assert client.get(f"/articles/{ARTICLE}?q=putin").status_code == 200
     assert client.get("/api/articles/no-such-article").status_code == 404

@@ -25,7 +25,7 @@ from .connection import ClusterRefused, ClusterUnavailable, OpenSearchSettings, 
 from .highlights import field_spans, highlight_request, whole
 from .mapping import ENTITY_FIELDS
 from .query_language import translate
-from .searching import search_body, search_page
+from .searching import partial_body, search_body, search_page, with_partial
 
 __all__ = ["ClusterRefused", "ClusterUnavailable", "OpenSearchBackend", "OpenSearchSettings"]
 
@@ -56,11 +56,14 @@ class OpenSearchBackend:
 
     def search(self, request: SearchRequest) -> SearchPage:
         started = time.perf_counter()
-        query, notices, _ = translate(request.q, typing=request.typing) if request.q else (None, [], [])
+        query, notices, relaxed = translate(request.q, typing=request.typing) if request.q else (None, [], None)
         if request.q and query is None:  # nothing searchable left: no hits, but facets of nothing
             query = {"match_none": {}}
         response = self._search(search_body(request, query, self.limits.time_limit))
         page = search_page(request, response, notices)
+        if relaxed is not None and page.total < request.per_page and not request.group:
+            body = partial_body(request, query, relaxed, page.total, len(page.hits), self.limits.time_limit)
+            page = with_partial(page, search_page(request, self._search(body), notices, before=page.total))
         seconds = round(time.perf_counter() - started, 4)
         if seconds > SLOW_SEARCH_SECONDS:
             log.warning("slow search (%.2f s, OpenSearch %s ms): %r", seconds, response.get("took"), request)

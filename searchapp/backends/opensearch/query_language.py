@@ -297,12 +297,26 @@ def _pattern(fields: tuple[str, ...], pattern: str) -> dict[str, object] | None:
     return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def translate(text: str, typing: bool = True) -> tuple[dict[str, object] | None, list[str], list[str]]:
-    """The DSL query for a query string (None: nothing to search for), its notices, and the
-    words it searches for."""
+def relax(dsl: dict[str, object] | None) -> dict[str, object] | None:
+    """The query with any one of its required parts enough, exclusions still excluded; None when
+    it has fewer than two required parts. Fills a short page with paragraphs matching some words."""
+    inner = dsl.get("bool") if dsl else None
+    if not isinstance(inner, dict) or "should" in inner or len(inner.get("must", [])) < 2:
+        return None
+    relaxed: dict[str, object] = {"should": inner["must"], "minimum_should_match": 1}
+    if inner.get("must_not"):
+        relaxed["must_not"] = inner["must_not"]
+    return {"bool": relaxed}
+
+
+def translate(text: str, typing: bool = True) -> tuple[dict[str, object] | None, list[str], dict[str, object] | None]:
+    """The DSL query for a query string (None: nothing to search for), its notices, and its
+    relaxed form (see `relax`)."""
     parsed = parse(text, typing)
-    dsl = Translation(parsed).to_dsl()
+    translation = Translation(parsed)
+    dsl = translation.to_dsl()
     notices = list(parsed.notices)
     if dsl is None and words(parsed.tree):
         notices.append("Your query has only very common words; try more specific ones.")
-    return dsl, notices, words(parsed.tree)
+    # Some of the words of `to be or not to be` is nearly every paragraph: no filling up then.
+    return dsl, notices, None if translation.stop_words_only else relax(dsl)

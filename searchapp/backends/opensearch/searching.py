@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 from ...search.facets import (
     FACETS,
@@ -160,10 +161,12 @@ def _notices(request: SearchRequest, response: Mapping[str, object], total: int)
     return notices
 
 
-def search_page(request: SearchRequest, response: Mapping[str, object], notices: list[str]) -> SearchPage:
-    """The page of results of a response to `search_body(request, …)`."""
+def search_page(request: SearchRequest, response: Mapping[str, object], notices: list[str],
+                before: int = 0) -> SearchPage:
+    """The page of results of a response to `search_body(request, …)`; `before`: hits of an earlier
+    search that come first (the full matches, when this response has the partial ones)."""
     aggs = response["aggregations"]
-    total = response["hits"]["total"]["value"]
+    total = response["hits"]["total"]["value"] + before
     if request.group:
         total = aggs["grouped"]["articles"]["value"]
     facets = tuple(_facet(spec, aggs[f"facet_{spec.name}"], request.selected.get(spec.name, ())) for spec in FACETS)
@@ -178,3 +181,24 @@ def search_page(request: SearchRequest, response: Mapping[str, object], notices:
         timed_out=bool(response.get("timed_out")),
         documents=aggs["everything"]["doc_count"], articles=aggs["everything"]["articles"]["value"],
     )
+
+
+def partial_body(request: SearchRequest, full: dict[str, object], relaxed: dict[str, object], full_total: int,
+                 shown: int, time_limit: float) -> dict[str, object]:
+    """The search for the paragraphs that match some of the words, to fill a page after the
+    `full_total` full matches (`shown` of them on this page): its hits exclude the full matches,
+    its facets count both, as the embedded index's do."""
+    body = search_body(request, relaxed, time_limit)
+    body["from"] = max(0, (request.page - 1) * request.per_page - full_total)
+    body["size"] = request.per_page - shown
+    selection = body.get("post_filter")
+    body["post_filter"] = {"bool": {"filter": [selection] if selection else [], "must_not": [full]}}
+    return body
+
+
+def with_partial(page: SearchPage, partial: SearchPage) -> SearchPage:
+    """`page` of full matches filled up with the hits of `partial`, which counts both."""
+    if partial.total == page.total:  # the relaxed query found nothing more
+        return page
+    hits = page.hits + tuple(replace(hit, partial=True) for hit in partial.hits)
+    return replace(partial, hits=hits, partial_from=len(page.hits) if partial.hits else None)
