@@ -55,6 +55,10 @@ running_nodes() {
     done
 }
 
+# Alive: not gone and not a zombie. Right after the start the pid may still be the shell that is about
+# to exec java, so waiting uses this, not `ours`.
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # The classpath of the pom's jars and the compiled launcher, made once per version of the sources.
@@ -121,7 +125,7 @@ wait_green() {
         for ((i = 1; i <= nodes; i++)); do
             dir="$STATE/node-$i"
             pid="$(cat "$dir/pid")"
-            if ! ours "$pid"; then
+            if ! alive "$pid"; then
                 echo "opensearch-local: node-$i (pid $pid) exited; the end of $dir/logs/node.log:" >&2
                 tail -n 40 "$dir/logs/node.log" >&2
                 stop_all >&2
