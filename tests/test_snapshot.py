@@ -174,3 +174,42 @@ def test_builds_updates_switches_and_slow_searches_are_logged(tmp_path, write_ar
     assert "updated gen-" in caplog.text and "added 1" in caplog.text
     assert "switched %s to" not in caplog.text and "switched from gen-" in caplog.text
     assert "slow search" in caplog.text and "'council'" in caplog.text
+
+
+def test_a_version_removed_before_a_thread_reads_it_is_retried_on_the_live_one(tmp_path, write_article):
+    """Two rebuilds during one request delete the request's generation: a thread that had not read
+    it yet cannot open its files (`SnapshotGone`), and the search is answered from the live version."""
+    from searchapp.backends.embedded.snapshot import SnapshotGone
+
+    alpha = _corpus(tmp_path / "alpha", "alpha", write_article)
+    beta = _corpus(tmp_path / "beta", "beta", write_article)
+    path = tmp_path / "index"
+    build_index(path, [alpha], procs=1)
+    backend = EmbeddedBackend(path, cache_size=0)
+    with backend.snapshots.acquire() as old:
+        build_index(path, [beta], procs=1)
+        build_index(path, [alpha], procs=1)
+        assert not old.generation.exists()
+        failures = []
+        thread = threading.Thread(target=lambda: failures.append(_open_searcher(old, SnapshotGone)))
+        thread.start()
+        thread.join()
+        assert failures == [True]
+        tried = []
+
+        def work(snap):
+            tried.append(snap.generation.name)
+            if len(tried) == 1:
+                raise SnapshotGone(snap.generation.name)
+            return snap.generation.name
+
+        assert backend._on_snapshot(work) == current_generation(path).name and len(tried) == 2
+    assert backend.search(make_request("alpha")).total == ARTICLES * PARAGRAPHS
+
+
+def _open_searcher(snapshot, gone) -> bool:
+    try:
+        snapshot.searcher()
+    except gone:
+        return True
+    return False

@@ -11,23 +11,26 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
-from ...errors import IndexMissing
+from ...errors import IndexMissing, SearchIndexError
 from ...search.records import ArticleView, Limits, SearchPage, SearchRequest, clean_query_text
 from ...search.tolerance import QueryOptions
 from ..base import BuildSummary, Progress
 from . import engine
 from .build import DEFAULT_PROCS, build_index
 from .generations import folder_size, live_generation, read_meta
-from .snapshot import Snapshots
+from .snapshot import Snapshot, SnapshotGone, Snapshots
 from .update import update_index
 
 log = logging.getLogger(__name__)
 
 SLOW_SEARCH_SECONDS = 0.5  # searches slower than this are logged
+RETRIES = 3  # snapshots tried when a retired one's files are gone
+T = TypeVar("T")
 
 
 class EmbeddedBackend:
@@ -47,14 +50,22 @@ class EmbeddedBackend:
 
     # -- reading -------------------------------------------------------------------------
 
+    def _on_snapshot(self, work: Callable[[Snapshot], T]) -> T:
+        """`work` on the live snapshot; again on a newer one if this one's files went first."""
+        for _ in range(RETRIES):
+            with self.snapshots.acquire() as snap:
+                try:
+                    return work(snap)
+                except SnapshotGone:
+                    log.info("%s was removed under a request; trying the live version", snap.generation.name)
+                    self.snapshots.look_again()
+        raise SearchIndexError(f"the index at {self.path} was rebuilt faster than it could be read; try again")
+
     def search(self, request: SearchRequest) -> SearchPage:
-        with self.snapshots.acquire() as snap:
-            key = (snap.version, request)
-            cached = self._cached(key)
-            if cached is not None:
-                return cached
-            started = time.perf_counter()
-            page = engine.search(snap, request, self.limits.time_limit, self.options)
+        started = time.perf_counter()
+        key, page, cached = self._on_snapshot(lambda snap: self._search_on(snap, request))
+        if cached:
+            return page
         seconds = time.perf_counter() - started
         if seconds > SLOW_SEARCH_SECONDS:
             log.warning("slow search: %.2f s for %r (page %d, %d filters)%s", seconds, request.q[:100],
@@ -63,10 +74,18 @@ class EmbeddedBackend:
         self._remember(key, page)
         return page
 
+    def _search_on(self, snap: Snapshot, request: SearchRequest) -> tuple[tuple, SearchPage, bool]:
+        """(cache key, page, whether it came from the cache) of `request` on one snapshot."""
+        key = (snap.version, request)
+        cached = self._cached(key)
+        if cached is not None:
+            return key, cached, True
+        return key, engine.search(snap, request, self.limits.time_limit, self.options), False
+
     def article(self, article_id: str, q: str = "") -> ArticleView:
         """The whole article, its paragraphs in order, the query's words marked."""
-        with self.snapshots.acquire() as snap:
-            return engine.article(snap, article_id, clean_query_text(q)[: self.limits.max_query_length], self.options)
+        q = clean_query_text(q)[: self.limits.max_query_length]
+        return self._on_snapshot(lambda snap: engine.article(snap, article_id, q, self.options))
 
     def overview(self) -> SearchPage:
         return self.search(SearchRequest(per_page=1))

@@ -25,6 +25,7 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
+from ...errors import SearchIndexError
 from ...search.facets import ARTICLE
 from ...search.highlighting import WordTerms
 from .facet_counts import FacetColumns, column_values
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5  # how often a request checks whether a new version is live
 Version = tuple[str, int]  # generation folder name, table-of-contents generation
+
+
+class SnapshotGone(Exception):
+    """The files of a retired version were removed before this thread first read them."""
 
 
 class Snapshot:
@@ -82,7 +87,10 @@ class Snapshot:
         thread = threading.get_ident()
         searcher = self._searchers.get(thread)
         if searcher is None:
-            reader = open_reader(self._storage, self.schema, self._segments, self.version[1])
+            try:
+                reader = open_reader(self._storage, self.schema, self._segments, self.version[1])
+            except FileNotFoundError:  # rebuilt twice since this request began: its files are gone
+                raise SnapshotGone(self.generation.name) from None
             searcher = Searcher(reader)
             with self._lock:
                 self._searchers[thread] = searcher
@@ -197,14 +205,31 @@ class Snapshots:
         try:
             current = self._current
             if current is None or current.version != (generation.name, toc):
-                self._replace(Snapshot(self.path, generation, toc))
+                self._replace(self._open(generation, toc, current))
         finally:
             self._opening.release()
+
+    def _open(self, generation: Path, toc: int, current: Snapshot | None) -> Snapshot:
+        """A snapshot of the live version; while one is served, a version removed as it was
+        being opened (rebuilt again at once) leaves the current one serving until the next look."""
+        try:
+            return Snapshot(self.path, generation, toc)
+        except (FileNotFoundError, SearchIndexError) as error:
+            if current is None or generation.exists():
+                raise
+            log.warning("%s was replaced while it was being opened (%s); still serving %s", generation.name,
+                        error, current.generation.name)
+            self._checked = 0.0
+            return current
+
+    def look_again(self) -> None:
+        """Check for a new version at the next acquire."""
+        self._checked = 0.0
 
     def _replace(self, snapshot: Snapshot | None) -> None:
         with self._lock:
             old, self._current = self._current, snapshot
-            if old is None:
+            if old is None or old is snapshot:
                 return
             old.retired = True
             done = old.refs == 0
