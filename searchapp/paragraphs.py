@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .articles import Article
@@ -110,8 +110,3 @@ def split_paragraphs(article: Article, entities: str = "rules",
             organisations=named.organisations,
         ))
     return paragraphs
-
-
-def paragraphs_of(articles: Iterable[Article], entities: str = "rules") -> Iterator[Paragraph]:
-    for article in articles:
-        yield from split_paragraphs(article, entities)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from searchapp.articles import Article, Block, ReadReport, read_articles, sample_sources
-from searchapp.paragraphs import Paragraph, paragraph_kind, paragraphs_of, quoted_share, split_paragraphs
+from searchapp.paragraphs import Paragraph, paragraph_kind, quoted_share, split_paragraphs
 
 SAMPLE_FILE = next(sample_sources()[0].glob("*.txt"))
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -119,11 +119,6 @@ def test_quoted_share():
     assert quoted_share("no quotes") == 0.0
     assert quoted_share("") == 0.0
     assert quoted_share('"never closed') == 1.0
-
-
-def test_paragraphs_of_streams_every_article_in_order():
-    articles = [Article(id=name, title=name, blocks=(Block("One."), Block("Two."))) for name in ("a", "b")]
-    assert [p.id for p in paragraphs_of(articles)] == ["a-p1", "a-p2", "b-p1", "b-p2"]
 
 
 def test_to_dict_holds_every_field():
