@@ -213,3 +213,36 @@ def _open_searcher(snapshot, gone) -> bool:
     except gone:
         return True
     return False
+
+
+def _mapped_arrays() -> int:
+    return sum("/arrays-" in line for line in Path("/proc/self/maps").read_text().splitlines())
+
+
+def _open_files() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def test_updates_under_searches_do_not_pile_up_open_files_or_mapped_arrays(tmp_path, write_article):
+    """Defect: memory grew with every update under traffic. A retired version must let go of its
+    files and memory maps when its last request ends, not when (if ever) the cycle collector runs."""
+    source = _corpus(tmp_path / "alpha", "alpha", write_article)
+    path = tmp_path / "index"
+    build_index(path, [source], procs=1)
+    backend = EmbeddedBackend(path, cache_size=0)
+    gc.collect()
+    gc.disable()  # a busy server's collector may not run between updates
+    try:
+        counts = []
+        for number in range(8):
+            write_article(source, f"alpha-extra-{number}", "Extra", [f"The alpha council on extra day {number}."])
+            update_index(path, [source])
+            assert backend.search(make_request(f"alpha council day {number}")).total > 0
+            counts.append((_open_files(), _mapped_arrays()))
+    finally:
+        gc.enable()
+    # The live version has one more segment after each update, so its files and maps grow by a
+    # constant step; versions kept alive would make the step grow with every update.
+    for kind in (0, 1):
+        steps = [after[kind] - before[kind] for before, after in zip(counts, counts[1:])]
+        assert max(steps[-3:]) <= steps[0] + 2, (kind, counts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -174,7 +175,9 @@ class Postings:
     """
 
     def __init__(self, snapshot):
-        self._snapshot = snapshot
+        # Not a reference cycle: a retired snapshot must go (files, memory maps) with its last request,
+        # not when the cycle collector happens to run.
+        self._snapshot = weakref.proxy(snapshot)
         reader = snapshot.searcher().reader()
         self.size = reader.doc_count_all()
         self._arrays = segment_arrays(reader, snapshot.generation)

@@ -192,20 +192,19 @@ def expand_last_word(q: wq.Query, start: int, word: str, schema, lexicon: Lexico
     """Let the word typed last (starting at `start`) also match the words it begins, below the
     word as typed (a paragraph counts the best of them)."""
     completions = expand_prefix(lexicon, word)
-    if not completions:
-        return q
+    return _with_completions(q, start, completions, schema) if completions else q
 
-    def replace(node: wq.Query) -> wq.Query:
-        if isinstance(node, wq.Term) and node.startchar == start and node.fieldname in SEARCH_FIELDS:
-            terms = [term for term in _prefix_terms(node.fieldname, completions, schema) if term.text != node.text]
-            for term in terms:
-                term.boost = PREFIX_WEIGHT
-            return wq.DisjunctionMax([node, *terms]) if terms else node
-        if isinstance(node, wq.Not):
-            return node
-        return node.apply(replace) if list(node.children()) else node
 
-    return replace(q)
+def _with_completions(node: wq.Query, start: int, completions: list[str], schema) -> wq.Query:
+    # A module function, not a closure calling itself (a reference cycle holding the schema).
+    if isinstance(node, wq.Term) and node.startchar == start and node.fieldname in SEARCH_FIELDS:
+        terms = [term for term in _prefix_terms(node.fieldname, completions, schema) if term.text != node.text]
+        for term in terms:
+            term.boost = PREFIX_WEIGHT
+        return wq.DisjunctionMax([node, *terms]) if terms else node
+    if isinstance(node, wq.Not) or not list(node.children()):
+        return node
+    return node.apply(lambda child: _with_completions(child, start, completions, schema))
 
 
 def bound_expansions(q: wq.Query, snap) -> wq.Query:

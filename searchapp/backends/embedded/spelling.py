@@ -117,20 +117,23 @@ def with_typos(q: wq.Query, text: str, snap, policy: TypoPolicy, searched: tuple
     gets each spelling's index term -> (the word typed, the spelling)."""
     if not policy.enabled:
         return q
+    return _widened(q, text, snap, policy, searched, explained)
 
-    def widen(node: wq.Query) -> wq.Query:
-        if isinstance(node, wq.Term) and node.fieldname in searched and node.startchar is not None:
-            word = text[node.startchar:node.endchar].lower()
-            alternatives = typo_alternatives(word, snap.lexicon, policy)
-            terms = _weighted_terms(node, alternatives, snap)
-            explained.update((term.text, (word, variant)) for term, variant in terms)
-            terms = [term for term, _ in terms]
-            return wq.DisjunctionMax([node, *terms]) if terms else node
-        if isinstance(node, wq.Not | wq.Phrase):
-            return node
-        return node.apply(widen) if list(node.children()) else node
 
-    return widen(q)
+def _widened(node: wq.Query, text: str, snap, policy: TypoPolicy, searched: tuple[str, ...],
+             explained: dict[str, tuple[str, str]]) -> wq.Query:
+    # A module function, not a closure calling itself: that closure would be a reference cycle
+    # holding the snapshot (its files and memory maps) until the cycle collector runs.
+    if isinstance(node, wq.Term) and node.fieldname in searched and node.startchar is not None:
+        word = text[node.startchar:node.endchar].lower()
+        alternatives = typo_alternatives(word, snap.lexicon, policy)
+        terms = _weighted_terms(node, alternatives, snap)
+        explained.update((term.text, (word, variant)) for term, variant in terms)
+        terms = [term for term, _ in terms]
+        return wq.DisjunctionMax([node, *terms]) if terms else node
+    if isinstance(node, wq.Not | wq.Phrase) or not list(node.children()):
+        return node
+    return node.apply(lambda child: _widened(child, text, snap, policy, searched, explained))
 
 
 def _weighted_terms(node: wq.Term, alternatives: list[tuple[str, float]], snap) -> list[tuple[wq.Term, str]]:
