@@ -1,0 +1,247 @@
+"""Two versions of searchapp in one sitting: build speed and search latency, before and after a change.
+
+"before" is a commit exported with `git archive` under SCRATCH (default 34b2c19, the
+last commit before the engine moved to searchapp/backends/embedded); "after" is the
+code under test. Both run with this checkout's venv (the same Whoosh, numpy and
+Flask: only searchapp differs), every process from SCRATCH with PYTHONPATH set to
+its version's code.
+
+- Build speed: `build_index(folder, [corpus])` with the default processes, timed in
+  a fresh child process (no interpreter start-up), the two versions taking turns
+  (before, after, after, before, …) for each corpus. The last build of each version
+  is the index it serves below.
+- Latency: both versions served at once (default workers), one keep-alive
+  connection each; after the warm-up list, the query mix of bench/queries.json with
+  the two taking turns query by query. The servers are restarted for every run, so
+  each run starts alike and no measured query hits a result cache.
+
+Reported per corpus: each version's median and range over the runs, the after/before
+ratio of the medians, and the range of the per-run ratios (how noisy the sitting was).
+
+    .venv/bin/python -m bench.before_after                     # 34b2c19 vs this code, 5 runs
+    .venv/bin/python -m bench.before_after --before main~3 --runs 7 --corpus bbc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import (
+    CODE,
+    CORPORA,
+    HOST,
+    REPO,
+    RUN_DIR,
+    SCRATCH,
+    VENV_BIN,
+    Client,
+    Server,
+    free_port,
+    load_queries,
+    percentile,
+    start_server,
+    stop_server,
+    table,
+    write_section,
+)
+from .http_latency import ask
+
+BEFORE = "34b2c19"
+BUILD_MODULES = ("searchapp.backends.embedded.build", "searchapp.indexing")  # where build_index lived
+BUILD_CHILD = """
+import json, sys, time
+from importlib import import_module
+from pathlib import Path
+build_index = import_module(sys.argv[1]).build_index
+started = time.perf_counter()
+summary = build_index(Path(sys.argv[2]), [Path(p) for p in sys.argv[3:]])
+print(json.dumps({"paragraphs": summary.paragraphs, "seconds": time.perf_counter() - started}))
+"""
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str  # "before" or "after"
+    code: Path  # the folder holding its searchapp package
+    label: str  # the commit
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PYTHONPATH": str(self.code)}
+
+    @property
+    def build_module(self) -> str:
+        for module in BUILD_MODULES:
+            if (self.code / (module.replace(".", "/") + ".py")).is_file():
+                return module
+        raise RuntimeError(f"{self.code}: no build_index in any of {', '.join(BUILD_MODULES)}")
+
+    def index(self, corpus: str) -> Path:
+        return SCRATCH / "before-after" / f"{self.name}-{corpus}"
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def exported(commit: str) -> Side:
+    """The code of `commit`, exported once to SCRATCH/code-COMMIT."""
+    short = git("rev-parse", "--short", commit)
+    target = SCRATCH / f"code-{short}"
+    if not (target / "searchapp").is_dir():
+        partial = SCRATCH / f"code-{short}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", short], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+        partial.rename(target)
+    return Side("before", target, short)
+
+
+def this_code() -> Side:
+    label = os.environ.get("SEARCHAPP_BENCH_REV", "?") if CODE != REPO else git("rev-parse", "--short", "HEAD")
+    changed = git("status", "--porcelain", "--", "searchapp") if CODE == REPO else ""
+    return Side("after", CODE, label + (" + uncommitted changes" if changed else ""))
+
+
+# --- build speed ---------------------------------------------------------------------------------------
+
+
+def build(side: Side, corpus: str) -> float:
+    """Build `corpus` into the side's index folder afresh; paragraphs per second of the build call."""
+    index = side.index(corpus)
+    shutil.rmtree(index, ignore_errors=True)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run([str(VENV_BIN / "python"), "-c", BUILD_CHILD, side.build_module, str(index),
+                                str(CORPORA[corpus])], capture_output=True, text=True, check=True, cwd=RUN_DIR,
+                               env={**os.environ, **side.env})
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result["paragraphs"] / result["seconds"]
+
+
+def build_runs(sides: Sequence[Side], corpus: str, runs: int) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {side.name: [] for side in sides}
+    for number in range(runs):
+        for side in _turns(sides, number):
+            rates[side.name].append(build(side, corpus))
+            print(f"build {corpus} {side.name}: {rates[side.name][-1]:.0f} paragraphs/s", file=sys.stderr)
+    return rates
+
+
+def _turns(sides: Sequence[Side], number: int) -> list[Side]:
+    """The order of run `number`: before, after; then after, before; and so on."""
+    return list(sides) if number % 2 == 0 else list(reversed(sides))
+
+
+# --- latency -----------------------------------------------------------------------------------------------
+
+
+def serve(side: Side, corpus: str) -> Server:
+    port = free_port()
+    argv = [str(VENV_BIN / "searchapp"), "serve", "--host", HOST, "--port", str(port),
+            "--index", str(side.index(corpus))]
+    return start_server(f"searchapp-{side.name}", argv, port, "/healthz", env=side.env, cwd=RUN_DIR)
+
+
+def latency_run(sides: Sequence[Side], corpus: str) -> tuple[dict[str, list[float]], int, int]:
+    """One run: (seconds per query per side, queries whose totals differ between the sides, failed requests)."""
+    queries, warmup = load_queries(corpus), load_queries(corpus, "warmup")
+    servers: dict[str, Server] = {}
+    try:
+        for side in sides:
+            servers[side.name] = serve(side, corpus)
+        clients = {name: Client(server.port) for name, server in servers.items()}
+        for query in warmup:
+            for client in clients.values():
+                ask(client, "searchapp", query)
+        seconds: dict[str, list[float]] = {name: [] for name in clients}
+        differ = failed = 0
+        for number, query in enumerate(queries):
+            samples = {side.name: ask(clients[side.name], "searchapp", query) for side in _turns(sides, number)}
+            for name, sample in samples.items():
+                if sample.ok:
+                    seconds[name].append(sample.seconds)
+                failed += not sample.ok
+            differ += len({sample.total for sample in samples.values()}) > 1
+        for client in clients.values():
+            client.close()
+    finally:
+        for server in servers.values():
+            stop_server(server)
+    return seconds, differ, failed
+
+
+def latency_runs(sides: Sequence[Side], corpus: str, runs: int) -> tuple[dict[str, dict[int, list[float]]], int, int]:
+    """p50 and p95 (seconds) of every run per side; queries with differing totals and failures, summed."""
+    pcts: dict[str, dict[int, list[float]]] = {side.name: {50: [], 95: []} for side in sides}
+    differ = failed = 0
+    for number in range(runs):
+        seconds, run_differ, run_failed = latency_run(_turns(sides, number), corpus)
+        differ, failed = differ + run_differ, failed + run_failed
+        for name, values in seconds.items():
+            for pct in (50, 95):
+                pcts[name][pct].append(percentile(values, pct))
+        print(f"latency {corpus} run {number + 1}: " + ", ".join(
+            f"{n} p50 {p[50][-1] * 1000:.1f} p95 {p[95][-1] * 1000:.1f} ms" for n, p in pcts.items()), file=sys.stderr)
+    return pcts, differ, failed
+
+
+# --- the report ---------------------------------------------------------------------------------------------
+
+
+def compared(before: list[float], after: list[float], scale: float = 1.0, digits: int = 0) -> list[str]:
+    """Cells: before median (range), after median (range), ratio of the medians, per-run ratios median (range)."""
+    def cell(values: list[float]) -> str:
+        values = [v * scale for v in values]
+        return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+    ratios = [a / b for a, b in zip(after, before)]
+    return [cell(before), cell(after), f"**{statistics.median(after) / statistics.median(before):.2f}×**",
+            f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"]
+
+
+def run(before: str, corpora: Sequence[str], runs: int) -> list[str]:
+    sides = [exported(before), this_code()]
+    started_load = os.getloadavg()[0]
+    build_rows, p50_rows, p95_rows, notes = [], [], [], []
+    for corpus in corpora:
+        rates = build_runs(sides, corpus, runs)
+        build_rows.append([corpus, *compared(rates["before"], rates["after"])])
+        pcts, differ, failed = latency_runs(sides, corpus, runs)
+        p50_rows.append([corpus, *compared(pcts["before"][50], pcts["after"][50], 1000, 1)])
+        p95_rows.append([corpus, *compared(pcts["before"][95], pcts["after"][95], 1000, 1)])
+        notes.append(f"{corpus}: {failed} failed requests; {differ} of {runs * len(load_queries(corpus))} "
+                     "query answers with other totals before than after")
+    header = ["corpus", f"before {sides[0].label}, median (range)", f"after {sides[1].label}, median (range)",
+              "after / before", "per-run ratios, median (range)"]
+    return [f"## Before and after: {sides[0].label} vs {sides[1].label}, {runs} runs each, taking turns", "",
+            f"Build speed, paragraphs/s (default processes; higher is better; before builds with "
+            f"`{sides[0].build_module}`, after with `{sides[1].build_module}`):", "", *table(header, build_rows), "",
+            "Search latency p50, ms (sequential keep-alive, both served at once, queries alternating):", "",
+            *table(header, p50_rows), "", "Search latency p95, ms:", "", *table(header, p95_rows), "",
+            "; ".join(notes) + f". Load average {started_load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
+            ""]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with [default: {BEFORE}]")
+    parser.add_argument("--corpus", choices=sorted(CORPORA), action="append", help="repeatable [default: all]")
+    parser.add_argument("--runs", type=int, default=5, help="builds and latency runs per version and corpus")
+    args = parser.parse_args(argv)
+    lines = run(args.before, args.corpus or ["bbc", "reuters"], args.runs)
+    print("\n".join(lines))
+    print(f"saved {write_section('before_after', lines)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
