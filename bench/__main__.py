@@ -54,7 +54,7 @@ PARTS: dict[str, Part] = {
     "updates": lambda quick: updates.run(4, 8 if quick else 24, None),
     "soak": lambda quick: load.mode_soak(DATASETS["reuters"], 8, 60.0 if quick else 300.0, None),
     "before-after": lambda quick: before_after.run(before_after.BEFORE, ["bbc"] if quick else ["bbc", "reuters"],
-                                                   3 if quick else 5),
+                                                   2 if quick else 6),
     "profile": lambda quick: profile_search.run("reuters", 20),
     "browser": lambda quick: browser.run("reuters", 5 if quick else 20),
     "relevance": lambda quick: relevance.run(),

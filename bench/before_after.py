@@ -18,7 +18,7 @@ its version's code.
 Reported per corpus: each version's median and range over the runs, the after/before
 ratio of the medians, and the range of the per-run ratios (how noisy the sitting was).
 
-    .venv/bin/python -m bench.before_after                     # 34b2c19 vs this code, 5 runs
+    .venv/bin/python -m bench.before_after                     # 34b2c19 vs this code, 6 runs
     .venv/bin/python -m bench.before_after --before main~3 --runs 7 --corpus bbc
 """
 
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with [default: {BEFORE}]")
     parser.add_argument("--corpus", choices=sorted(CORPORA), action="append", help="repeatable [default: all]")
-    parser.add_argument("--runs", type=int, default=5, help="builds and latency runs per version and corpus")
+    parser.add_argument("--runs", type=int, default=6, help="runs per version and corpus (even: each first as often)")
     args = parser.parse_args(argv)
     lines = run(args.before, args.corpus or ["bbc", "reuters"], args.runs)
     print("\n".join(lines))
