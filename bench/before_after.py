@@ -2,7 +2,7 @@
 
 "before" is a commit exported with `git archive` under SCRATCH (default 34b2c19, the
 last commit before the engine moved to searchapp/backends/embedded); "after" is the
-code under test. Both run with this checkout's venv (the same Whoosh, numpy and
+code under test (or `--after COMMIT`). Both run with this checkout's venv (the same Whoosh, numpy and
 Flask: only searchapp differs), every process from SCRATCH with PYTHONPATH set to
 its version's code.
 
@@ -19,7 +19,8 @@ Reported per corpus: each version's median and range over the runs, the after/be
 ratio of the medians, and the range of the per-run ratios (how noisy the sitting was).
 
     .venv/bin/python -m bench.before_after                     # 34b2c19 vs this code, 6 runs
-    .venv/bin/python -m bench.before_after --before main~3 --runs 7 --corpus bbc
+    .venv/bin/python -m bench.before_after --before main~3 --runs 4 --corpus bbc
+    .venv/bin/python -m bench.before_after --before 34b2c19 --after baa6db6      # two commits
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def git(*args: str) -> str:
     return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def exported(commit: str) -> Side:
+def exported(commit: str, name: str = "before") -> Side:
     """The code of `commit`, exported once to SCRATCH/code-COMMIT."""
     short = git("rev-parse", "--short", commit)
     target = SCRATCH / f"code-{short}"
@@ -104,7 +105,7 @@ def exported(commit: str) -> Side:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", short], check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
         partial.rename(target)
-    return Side("before", target, short)
+    return Side(name, target, short)
 
 
 def this_code() -> Side:
@@ -209,8 +210,8 @@ def compared(before: list[float], after: list[float], scale: float = 1.0, digits
             f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"]
 
 
-def run(before: str, corpora: Sequence[str], runs: int) -> list[str]:
-    sides = [exported(before), this_code()]
+def run(before: str, corpora: Sequence[str], runs: int, after: str | None = None) -> list[str]:
+    sides = [exported(before), exported(after, "after") if after else this_code()]
     started_load = os.getloadavg()[0]
     build_rows, p50_rows, p95_rows, notes = [], [], [], []
     for corpus in corpora:
@@ -237,8 +238,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--before", default=BEFORE, help=f"the commit to compare with [default: {BEFORE}]")
     parser.add_argument("--corpus", choices=sorted(CORPORA), action="append", help="repeatable [default: all]")
     parser.add_argument("--runs", type=int, default=6, help="runs per version and corpus (even: each first as often)")
+    parser.add_argument("--after", help="another commit in place of the code under test")
     args = parser.parse_args(argv)
-    lines = run(args.before, args.corpus or ["bbc", "reuters"], args.runs)
+    lines = run(args.before, args.corpus or ["bbc", "reuters"], args.runs, args.after)
     print("\n".join(lines))
     print(f"saved {write_section('before_after', lines)}", file=sys.stderr)
 

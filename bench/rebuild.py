@@ -63,7 +63,8 @@ AFTER_SWITCH = 15.0  # seconds of load at least after the (last) build ends
 BETWEEN_SWITCHES = 3.0  # seconds of load between one same-size build's end and the next one's start
 MARKERS = {"alpha": "alphaword", "beta": "betaword"}
 # query kinds whose words all have to match (typos and prefixes end in corrections or partial hits)
-MARKED_KINDS = {"common", "two_words", "three_words", "phrase", "facet1", "facet2", "rare"}
+MARKED_KINDS = {"common", "two_words", "phrase", "facet1", "facet2", "rare"}
+MAX_WORDS = 2  # with the marker, 3: four plain words make a question, which any of its words may match
 
 
 # --- judging answers ---------------------------------------------------------------------------------
@@ -132,7 +133,8 @@ def same_size_sources(directory: Path) -> tuple[dict[str, Path], int]:
 
 def marked_plans(clients: int, documents: int) -> list[Plan]:
     """Clients alternate between the markers, each over BBC's query mix with its marker in front."""
-    queries = [q for q in load_queries("bbc") + load_queries("bbc", "warmup") if q.kind in MARKED_KINDS]
+    queries = [q for q in load_queries("bbc") + load_queries("bbc", "warmup")
+               if q.kind in MARKED_KINDS and len(q.q.split()) <= MAX_WORDS]
     plans = []
     for number in range(clients):
         marker = list(MARKERS.values())[number % len(MARKERS)]
