@@ -32,8 +32,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .common import (
@@ -153,8 +154,8 @@ def serve(side: Side, corpus: str) -> Server:
     return start_server(f"searchapp-{side.name}", argv, port, "/healthz", env=side.env, cwd=RUN_DIR)
 
 
-def latency_run(sides: Sequence[Side], corpus: str) -> tuple[dict[str, list[float]], int, int]:
-    """One run: (seconds per query per side, queries whose totals differ between the sides, failed requests)."""
+def latency_run(sides: Sequence[Side], corpus: str) -> tuple[dict[str, list[tuple[str, float]]], int, int]:
+    """One run: ((kind, seconds) per query per side, queries whose totals differ between the sides, failures)."""
     queries, warmup = load_queries(corpus), load_queries(corpus, "warmup")
     servers: dict[str, Server] = {}
     try:
@@ -164,13 +165,13 @@ def latency_run(sides: Sequence[Side], corpus: str) -> tuple[dict[str, list[floa
         for query in warmup:
             for client in clients.values():
                 ask(client, "searchapp", query)
-        seconds: dict[str, list[float]] = {name: [] for name in clients}
+        seconds: dict[str, list[tuple[str, float]]] = {name: [] for name in clients}
         differ = failed = 0
         for number, query in enumerate(queries):
             samples = {side.name: ask(clients[side.name], "searchapp", query) for side in _turns(sides, number)}
             for name, sample in samples.items():
                 if sample.ok:
-                    seconds[name].append(sample.seconds)
+                    seconds[name].append((query.kind, sample.seconds))
                 failed += not sample.ok
             differ += len({sample.total for sample in samples.values()}) > 1
         for client in clients.values():
@@ -181,19 +182,31 @@ def latency_run(sides: Sequence[Side], corpus: str) -> tuple[dict[str, list[floa
     return seconds, differ, failed
 
 
-def latency_runs(sides: Sequence[Side], corpus: str, runs: int) -> tuple[dict[str, dict[int, list[float]]], int, int]:
-    """p50 and p95 (seconds) of every run per side; queries with differing totals and failures, summed."""
-    pcts: dict[str, dict[int, list[float]]] = {side.name: {50: [], 95: []} for side in sides}
-    differ = failed = 0
+@dataclass
+class Latencies:
+    """Per side, one value per run (seconds): p50 and p95 of all queries, and p50 of each query kind."""
+
+    p50: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    p95: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    kinds: dict[str, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    differ: int = 0
+    failed: int = 0
+
+
+def latency_runs(sides: Sequence[Side], corpus: str, runs: int) -> Latencies:
+    found = Latencies()
     for number in range(runs):
-        seconds, run_differ, run_failed = latency_run(_turns(sides, number), corpus)
-        differ, failed = differ + run_differ, failed + run_failed
-        for name, values in seconds.items():
-            for pct in (50, 95):
-                pcts[name][pct].append(percentile(values, pct))
+        seconds, differ, failed = latency_run(_turns(sides, number), corpus)
+        found.differ, found.failed = found.differ + differ, found.failed + failed
+        for name, samples in seconds.items():
+            found.p50[name].append(percentile([s for _, s in samples], 50))
+            found.p95[name].append(percentile([s for _, s in samples], 95))
+            for kind in dict.fromkeys(k for k, _ in samples):
+                found.kinds[name][kind].append(percentile([s for k, s in samples if k == kind], 50))
         print(f"latency {corpus} run {number + 1}: " + ", ".join(
-            f"{n} p50 {p[50][-1] * 1000:.1f} p95 {p[95][-1] * 1000:.1f} ms" for n, p in pcts.items()), file=sys.stderr)
-    return pcts, differ, failed
+            f"{n} p50 {found.p50[n][-1] * 1000:.1f} p95 {found.p95[n][-1] * 1000:.1f} ms" for n in seconds),
+            file=sys.stderr)
+    return found
 
 
 # --- the report ---------------------------------------------------------------------------------------------
@@ -213,14 +226,16 @@ def compared(before: list[float], after: list[float], scale: float = 1.0, digits
 def run(before: str, corpora: Sequence[str], runs: int, after: str | None = None) -> list[str]:
     sides = [exported(before), exported(after, "after") if after else this_code()]
     started_load = os.getloadavg()[0]
-    build_rows, p50_rows, p95_rows, notes = [], [], [], []
+    build_rows, p50_rows, p95_rows, kind_rows, notes = [], [], [], [], []
     for corpus in corpora:
         rates = build_runs(sides, corpus, runs)
         build_rows.append([corpus, *compared(rates["before"], rates["after"])])
-        pcts, differ, failed = latency_runs(sides, corpus, runs)
-        p50_rows.append([corpus, *compared(pcts["before"][50], pcts["after"][50], 1000, 1)])
-        p95_rows.append([corpus, *compared(pcts["before"][95], pcts["after"][95], 1000, 1)])
-        notes.append(f"{corpus}: {failed} failed requests; {differ} of {runs * len(load_queries(corpus))} "
+        found = latency_runs(sides, corpus, runs)
+        p50_rows.append([corpus, *compared(found.p50["before"], found.p50["after"], 1000, 1)])
+        p95_rows.append([corpus, *compared(found.p95["before"], found.p95["after"], 1000, 1)])
+        kind_rows += [[corpus, kind, *compared(found.kinds["before"][kind], found.kinds["after"][kind], 1000, 1)]
+                      for kind in found.kinds["before"]]
+        notes.append(f"{corpus}: {found.failed} failed requests; {found.differ} of {runs * len(load_queries(corpus))} "
                      "query answers with other totals before than after")
     header = ["corpus", f"before {sides[0].label}, median (range)", f"after {sides[1].label}, median (range)",
               "after / before", "per-run ratios, median (range)"]
@@ -229,6 +244,7 @@ def run(before: str, corpora: Sequence[str], runs: int, after: str | None = None
             f"`{sides[0].build_module}`, after with `{sides[1].build_module}`):", "", *table(header, build_rows), "",
             "Search latency p50, ms (sequential keep-alive, both served at once, queries alternating):", "",
             *table(header, p50_rows), "", "Search latency p95, ms:", "", *table(header, p95_rows), "",
+            "p50 by query kind, ms:", "", *table(["corpus", "kind", *header[1:]], kind_rows), "",
             "; ".join(notes) + f". Load average {started_load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
             ""]
 

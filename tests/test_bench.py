@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -14,6 +15,7 @@ from bench import rebuild, updates
 from bench.common import paragraphs
 from searchapp.articles import sample_sources
 from searchapp.backends.embedded import EmbeddedBackend
+from searchapp.backends.embedded.ranking import QUESTION_WORDS
 from searchapp.search.records import SearchRequest
 
 
@@ -87,3 +89,12 @@ def test_update_run_expects_what_the_engine_finds(tmp_path: Path) -> None:
         if previous is not None:
             assert found(number - 1) == (previous, False)
     assert found(3) == (0, False)  # not there yet, and three letters from its neighbours: not corrected to one
+
+
+def test_marked_queries_stay_short_of_a_question() -> None:
+    """Four plain words make a question, which any of its words may match: a hit without the marker
+    would then be right, and the check could not tell a wrong index."""
+    plans = rebuild.marked_plans(2, 100)
+    words = [parse_qs(urlsplit(path).query)["q"][0].split() for plan in plans for path in plan.paths]
+    assert {w[0] for w in words} == set(rebuild.MARKERS.values())
+    assert max(len(w) for w in words) < QUESTION_WORDS
