@@ -26,7 +26,19 @@ from pathlib import Path
 
 import whoosh
 
-from . import browser, cold_start, growth, http_latency, index_bench, load, profile_search, relevance
+from . import (
+    before_after,
+    browser,
+    cold_start,
+    growth,
+    http_latency,
+    index_bench,
+    load,
+    profile_search,
+    rebuild,
+    relevance,
+    updates,
+)
 from .common import CODE, DATASETS, REPO, RESULTS
 
 Part = Callable[[bool], list[str]]
@@ -38,8 +50,11 @@ PARTS: dict[str, Part] = {
     "growth": lambda quick: growth.run(GROWTH_STEPS[:2] if quick else GROWTH_STEPS, 2, quick),
     "cold": lambda quick: cold_start.run(["reuters"] if quick else ["bbc", "reuters"], ["searchapp", "naive"],
                                          1 if quick else 3),
-    "rebuild": lambda quick: load.mode_rebuild(8, 60.0, None),
+    "rebuild": lambda quick: rebuild.run(8, 60.0, 8, None),
+    "updates": lambda quick: updates.run(4, 8 if quick else 24, None),
     "soak": lambda quick: load.mode_soak(DATASETS["reuters"], 8, 60.0 if quick else 300.0, None),
+    "before-after": lambda quick: before_after.run(before_after.BEFORE, ["bbc"] if quick else ["bbc", "reuters"],
+                                                   2 if quick else 6),
     "profile": lambda quick: profile_search.run("reuters", 20),
     "browser": lambda quick: browser.run("reuters", 5 if quick else 20),
     "relevance": lambda quick: relevance.run(),

@@ -22,6 +22,7 @@ from .common import (
     DATASETS,
     HOST,
     REPO,
+    RUN_DIR,
     SCRATCH,
     VENV_BIN,
     Client,
@@ -49,7 +50,8 @@ def launch(target: str, dataset: Dataset, port: int) -> subprocess.Popen:
                 "--index", str(dataset.naive_index), *map(str, dataset.sources)]
     SCRATCH.mkdir(parents=True, exist_ok=True)
     with open(SCRATCH / f"cold-{target}-{port}.log", "wb") as log:
-        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=RUN_DIR if target == "searchapp" else REPO)
 
 
 def first_answer(target: str, dataset: Dataset) -> float:

@@ -39,6 +39,8 @@ CORPORA = {
 VENV_BIN = REPO / ".venv" / "bin"
 DATASETTE_VENV = Path("/tmp/dsvenv")
 SCRATCH = Path("/tmp/searchapp-bench")
+# searchapp runs here, not in the checkout: its build workers (`python -c`) import from the working folder first
+RUN_DIR = SCRATCH
 RESULTS = REPO / "bench" / "results"
 QUERIES_FILE = REPO / "bench" / "queries.json"
 HOST = "127.0.0.1"
@@ -122,9 +124,10 @@ def mark_built(index: Path) -> None:
     _stamp_file(index).write_text(code_stamp())
 
 
-def run_step(argv: list[str]) -> None:
+def run_step(argv: list[str], cwd: Path = REPO) -> None:
     """Run a preparation command, its output to the terminal's stderr; raise if it fails."""
-    subprocess.run(argv, check=True, cwd=REPO, stdout=sys.stderr)
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run(argv, check=True, cwd=cwd, stdout=sys.stderr)
 
 
 def prepare(dataset: Dataset, servers: Sequence[str]) -> None:
@@ -132,7 +135,8 @@ def prepare(dataset: Dataset, servers: Sequence[str]) -> None:
     python = str(VENV_BIN / "python")
     sources = [str(s) for s in dataset.sources]
     if "searchapp" in servers and stale(dataset.searchapp_index):
-        run_step([str(VENV_BIN / "searchapp"), "index", "build", "--index", str(dataset.searchapp_index), *sources])
+        run_step([str(VENV_BIN / "searchapp"), "index", "build", "--index", str(dataset.searchapp_index), *sources],
+                 RUN_DIR)
         mark_built(dataset.searchapp_index)
     if "naive" in servers and not (dataset.naive_index / "_MAIN_1.toc").exists():
         shutil.rmtree(dataset.naive_index, ignore_errors=True)
@@ -242,12 +246,12 @@ class Server:
 
 
 def start_server(name: str, argv: list[str], port: int, ready_path: str, timeout: float = 120.0,
-                 env: dict[str, str] | None = None) -> Server:
+                 env: dict[str, str] | None = None, cwd: Path = REPO) -> Server:
     """Start `argv` in its own process group and wait until GET `ready_path` answers 200."""
     SCRATCH.mkdir(parents=True, exist_ok=True)
     log_path = SCRATCH / f"{name}-{port}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                                    env={**os.environ, **(env or {})}, start_new_session=True)
     server = Server(name, port, process, log_path)
     wait_ready(server, ready_path, timeout)
@@ -287,7 +291,7 @@ def searchapp_server(index: Path, port: int, workers: int | None = None, threads
     argv = [str(VENV_BIN / "searchapp"), "serve", "--host", HOST, "--port", str(port), "--index", str(index)]
     argv += ["--workers", str(workers)] if workers else []
     argv += ["--threads", str(threads)] if threads else []
-    return start_server("searchapp", argv, port, "/healthz", env=env)
+    return start_server("searchapp", argv, port, "/healthz", env=env, cwd=RUN_DIR)
 
 
 def naive_server(index: Path, source: Path, port: int, workers: int | None = None,

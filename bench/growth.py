@@ -25,6 +25,7 @@ from pathlib import Path
 from .common import (
     CORPORA,
     DATASETS,
+    RUN_DIR,
     SCRATCH,
     VENV_BIN,
     Dataset,
@@ -96,7 +97,8 @@ def build(dataset: Dataset, procs: int) -> float | None:
         return None
     started = time.perf_counter()
     subprocess.run([str(VENV_BIN / "searchapp"), "index", "build", "--index", str(dataset.searchapp_index),
-                    "--procs", str(procs), *map(str, dataset.sources)], check=True, stderr=subprocess.DEVNULL)
+                    "--procs", str(procs), *map(str, dataset.sources)], check=True, stderr=subprocess.DEVNULL,
+                   cwd=RUN_DIR)
     mark_built(dataset.searchapp_index)
     return time.perf_counter() - started
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -31,7 +32,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import DATASETS, SCRATCH, VENV_BIN, Dataset, descendants, paragraphs, ratio, rss_mb, table, write_section
+from .common import (
+    DATASETS,
+    REPO,
+    RUN_DIR,
+    SCRATCH,
+    VENV_BIN,
+    Dataset,
+    descendants,
+    paragraphs,
+    ratio,
+    rss_mb,
+    table,
+    write_section,
+)
 
 BUILDERS = ("plain", "searchapp-p1", "searchapp-p2")
 POLL_SECONDS = 0.05
@@ -101,7 +115,7 @@ def measure(builder: str, dataset: Dataset) -> Build:
     argv = [str(VENV_BIN / "python"), "-m", "bench.index_bench", "--child", builder, "--index", str(index_dir),
             *map(str, dataset.sources)]
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=RUN_DIR, env=_bench_env())
         peak = 0.0
         while process.poll() is None:
             peak = max(peak, sum(rss_mb(pid) for pid in [process.pid, *descendants(process.pid)]))
@@ -113,6 +127,12 @@ def measure(builder: str, dataset: Dataset) -> Build:
                      round(result["max_rss_kb"] / 1024, 1), round(result["size_bytes"] / 1024 / 1024, 1))
     finally:
         shutil.rmtree(index_dir, ignore_errors=True)
+
+
+def _bench_env() -> dict[str, str]:
+    """The environment of a child run from RUN_DIR: `bench` found in the checkout, after the code under test."""
+    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO)]))
+    return {**os.environ, "PYTHONPATH": path}
 
 
 def median_build(builds: list[Build]) -> Build:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the benchmarks with the project's venv; writes bench/results/latest.md.
-# Usage: bench/run.sh [--snapshot] [--quick] [--parts latency index throughput growth cold rebuild soak profile browser relevance]
+# Usage: bench/run.sh [--snapshot] [--quick] [--parts latency index throughput growth cold rebuild updates soak before-after profile browser relevance]
 #   --snapshot  measure the committed HEAD (exported with `git archive` to /tmp), not the working tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
