@@ -13,6 +13,7 @@ request using it releases it (Lucene's `SearcherManager`, tantivy's `Searcher`).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import time
@@ -36,6 +37,7 @@ from .whoosh_compat import latest_toc_generation, open_reader, read_segments
 
 log = logging.getLogger(__name__)
 
+_LIBC = ctypes.CDLL(None)
 REFRESH_SECONDS = 0.5  # how often a request checks whether a new version is live
 Version = tuple[str, int]  # generation folder name, table-of-contents generation
 
@@ -100,6 +102,7 @@ class Snapshot:
         with self._lock:
             self.closed = True
             _close_all(self._searchers)
+        _return_free_memory()
 
     # -- what the search reads, made once per version ---------------------------------------
 
@@ -146,6 +149,15 @@ class Snapshot:
             newest = sort == "newest"
             self._ranks[sort] = sort_ranks(-published if newest else published, self.article_codes(), position)
         return self._ranks[sort]
+
+
+def _return_free_memory() -> None:
+    """Hand the heap a retired version freed back to the system (glibc keeps it per thread arena
+    otherwise, and a worker's memory grew with every update: +31 % over 24 updates)."""
+    try:
+        _LIBC.malloc_trim(0)
+    except AttributeError:  # not glibc
+        pass
 
 
 def _close_all(searchers: dict[int, Searcher]) -> None:
