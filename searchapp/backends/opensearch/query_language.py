@@ -262,9 +262,12 @@ class Translation:
             return _keyword(KEYWORD_PREFIXES[phrase.field], phrase.text)
         fields = TEXT_PREFIXES.get(phrase.field or "", SEARCHED)
         # The stemmed field finds "naval bases" for "naval base"; the exact one, phrases of stop words.
+        # A phrase holding a stop word is matched on the exact field only: the stemmed one drops the word
+        # and keeps only a gap, so "bank of england" would find "a bank in England".
+        analyses = ("",) if not any(_ignored(w) for w in _WORDS.findall(phrase.text.lower())) else ()
         clauses = [
-            {"match_phrase": {name: {"query": phrase.text, "boost": BOOSTS[f]}}}
-            for f in fields for name in (f, f"{f}.exact")
+            {"match_phrase": {f"{f}{suffix}": {"query": phrase.text, "boost": BOOSTS[f]}}}
+            for f in fields for suffix in (*analyses, ".exact")
         ]
         return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
