@@ -7,6 +7,8 @@ are compared as sets, and an order is asserted only where the query language pro
 
 from __future__ import annotations
 
+import json
+
 from backend_suite import ARTICLE, counts, found, ids, run
 
 
@@ -103,3 +105,18 @@ def test_notices_for_what_was_left_out(backend):
     page = run(backend, "putin", kind=["nonsense"])
     assert page.total == 0 and "No paragraph has kind “nonsense”." in page.notices
     assert dict(page.without) == {"kind": run(backend, "putin").total}
+
+
+def test_a_word_also_matches_close_spellings_ranked_after_itself(empty_backend, tmp_path):
+    source = tmp_path / "news.jsonl"
+    source.write_text("\n".join(json.dumps({"id": name, "title": f"Report {name}", "text": text}) for name, text in [
+        ("typo", "The goverment fell on Monday."), ("right", "The government fell on Monday."),
+        ("short", "The cat sat on the ferry."), ("long", "A parliament vote.")]) + "\n", encoding="utf-8")
+    empty_backend.build([source])
+    assert ids(run(empty_backend, "government", typing=False)) == ["right-p1", "typo-p1"], "as typed first"
+    assert ids(run(empty_backend, "goverment", typing=False)) == ["typo-p1", "right-p1"]
+    assert found(empty_backend, "farry") == {"short-p1"}, "one typo from 5 letters"
+    # (what finds nothing differs: the embedded index then shows its "Did you mean" query's hits)
+    assert found(empty_backend, "cat farry") == {"short-p1"} and found(empty_backend, "cot farry") == set()
+    assert found(empty_backend, "parlamant") == {"long-p1"}, "two from 9"
+    assert found(empty_backend, '"goverment fell"') == {"typo-p1"}, "none inside quotes"

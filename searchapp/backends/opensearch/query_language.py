@@ -9,6 +9,11 @@ parentheses; field prefixes (`title:`, `section:"Building a new Syria"`, `author
 Stop words ("the", "to", …) are left out of a query, as the English fields leave them out of
 the index, unless the query has nothing else: then they must match the `exact` subfields, so
 `to be or not to be` finds Hamlet. Phrases always search both.
+
+Typos (`TypoPolicy`, Meilisearch's lengths): a plain word of 5 letters or more also matches the
+unstemmed words one edit away, 9 or more two, the first letter kept (`fuzziness` with
+`prefix_length: 1` on the `exact` subfields); the word as typed is a `should` boosted
+`EXACT_BOOST` times, so exact matches rank first. Not in phrases, patterns or field values.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from ...fields import FIELDS_BY_NAME, QUERY_FIELDS, SEARCHED, TEXT
+from ...search.tolerance import TypoPolicy
 from .mapping import STOP_WORDS
 
 TEXT_PREFIXES = {name: (name,) for name in QUERY_FIELDS if FIELDS_BY_NAME[name].kind == TEXT}
@@ -24,6 +30,8 @@ KEYWORD_PREFIXES = {name: name for name in QUERY_FIELDS if FIELDS_BY_NAME[name].
 PREFIX_FIELDS = (*TEXT_PREFIXES, *KEYWORD_PREFIXES)
 BOOSTS = {name: FIELDS_BY_NAME[name].boost for name in SEARCHED}
 MIN_PREFIX = 2
+EXACT_BOOST = 3.0  # the word as typed, over its close spellings
+NO_TYPOS = TypoPolicy(enabled=False)
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -200,8 +208,8 @@ def _all_words(tree: Node | None) -> list[str]:
 class Translation:
     """One parsed query as OpenSearch DSL; `to_dsl()` is None when nothing is left to search."""
 
-    def __init__(self, parsed: Parsed):
-        self.parsed = parsed
+    def __init__(self, parsed: Parsed, typos: TypoPolicy = NO_TYPOS):
+        self.parsed, self.typos = parsed, typos
         every = _all_words(parsed.tree)
         # Stop words count only when the query has nothing but stop words (and phrases).
         self.stop_words_only = bool(every) and all(_ignored(w) for w in every)
@@ -252,6 +260,9 @@ class Translation:
             "query": term.text, "fields": [f"{f}{suffix}^{BOOSTS[f]:g}" for f in fields],
             "type": "cross_fields", "operator": "and", "tie_breaker": 1.0,  # a sum over fields, as BM25F
         }}
+        typos = 0 if self.stop_words_only or len(tokens) > 1 else self.typos.allowed(tokens[0])
+        if typos:
+            query = _with_close_spellings(query, fields, tokens[0], typos)
         if term.complete:
             prefixes = [{"prefix": {f"{f}.exact": {"value": tokens[-1], "boost": 0.5}}} for f in fields]
             query = {"bool": {"should": [query, *prefixes], "minimum_should_match": 1}}
@@ -270,6 +281,17 @@ class Translation:
             for f in fields for suffix in (*analyses, ".exact")
         ]
         return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _with_close_spellings(exact: dict[str, object], fields: tuple[str, ...], word: str,
+                          typos: int) -> dict[str, object]:
+    """`exact` (boosted) or the unstemmed words up to `typos` edits from `word`, first letter kept."""
+    exact["multi_match"]["boost"] = EXACT_BOOST
+    close = {"multi_match": {
+        "query": word, "fields": [f"{f}.exact^{BOOSTS[f]:g}" for f in fields], "type": "best_fields",
+        "tie_breaker": 1.0, "fuzziness": typos, "prefix_length": 1, "max_expansions": 50,
+    }}
+    return {"bool": {"should": [exact, close], "minimum_should_match": 1}}
 
 
 def _ignored(word: str) -> bool:
@@ -312,11 +334,12 @@ def relax(dsl: dict[str, object] | None) -> dict[str, object] | None:
     return {"bool": relaxed}
 
 
-def translate(text: str, typing: bool = True) -> tuple[dict[str, object] | None, list[str], dict[str, object] | None]:
+def translate(text: str, typing: bool = True, typos: TypoPolicy = NO_TYPOS
+              ) -> tuple[dict[str, object] | None, list[str], dict[str, object] | None]:
     """The DSL query for a query string (None: nothing to search for), its notices, and its
     relaxed form (see `relax`)."""
     parsed = parse(text, typing)
-    translation = Translation(parsed)
+    translation = Translation(parsed, typos)
     dsl = translation.to_dsl()
     notices = list(parsed.notices)
     if dsl is None and words(parsed.tree):
