@@ -3,6 +3,7 @@
 - `backend`: `embedded` (an index folder) or `opensearch` (an alias on the session's one-node
   cluster), each built once with its own build code from `backend_sources`; do not modify it.
 - `empty_backend`: a backend of the same kind with nothing built yet, this test's own.
+- `backend_with(options)`: the same, with these `QueryOptions` (typos, synonyms).
 - `run(backend, q, …)`, `ids(page)`, `counts(page, facet)`: helpers (module `backend_suite`).
 
 The OpenSearch backend needs the `opensearch` extra and a cluster (`opensearch_url`): without
@@ -13,18 +14,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from searchapp.backends import Backend
 from searchapp.backends.embedded import EmbeddedBackend
+from searchapp.search.tolerance import QueryOptions
 
 BACKENDS = ["embedded", "opensearch"]
 
 
-def _opensearch(request: pytest.FixtureRequest, alias: str) -> Backend:
+def _opensearch(request: pytest.FixtureRequest, alias: str, options: QueryOptions) -> Backend:
     try:
         from searchapp.backends.opensearch import OpenSearchBackend, OpenSearchSettings
     except ImportError as error:  # the `opensearch` extra is not installed
@@ -32,13 +34,14 @@ def _opensearch(request: pytest.FixtureRequest, alias: str) -> Backend:
             pytest.fail(f"the OpenSearch backend cannot be imported: {error}")
         pytest.skip(f"the OpenSearch backend needs the `opensearch` extra: {error}")
     url = request.getfixturevalue("opensearch_url")
-    return OpenSearchBackend(OpenSearchSettings(urls=(url,), index=alias, timeout=30.0))
+    return OpenSearchBackend(OpenSearchSettings(urls=(url,), index=alias, timeout=30.0), options=options)
 
 
-def make_backend(request: pytest.FixtureRequest, kind: str, folder: Path) -> Backend:
+def make_backend(request: pytest.FixtureRequest, kind: str, folder: Path,
+                 options: QueryOptions = QueryOptions()) -> Backend:
     if kind == "embedded":
-        return EmbeddedBackend(folder / "index", cache_size=0)
-    return _opensearch(request, f"suite-{uuid.uuid4().hex[:10]}")
+        return EmbeddedBackend(folder / "index", cache_size=0, options=options)
+    return _opensearch(request, f"suite-{uuid.uuid4().hex[:10]}", options)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -55,3 +58,16 @@ def empty_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ba
     fresh = make_backend(request, request.param, tmp_path)
     yield fresh
     fresh.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_with(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[QueryOptions], Backend]]:
+    made: list[Backend] = []
+
+    def make(options: QueryOptions) -> Backend:
+        made.append(make_backend(request, request.param, tmp_path / f"backend-{len(made)}", options))
+        return made[-1]
+
+    yield make
+    for fresh in made:
+        fresh.close()

@@ -11,6 +11,8 @@ import json
 
 from backend_suite import ARTICLE, counts, found, ids, run
 
+from searchapp.search.tolerance import QueryOptions, Synonyms
+
 
 def test_all_words_must_match_in_title_or_text(backend):
     page = run(backend, "putin invitation", typing=False)
@@ -120,3 +122,22 @@ def test_a_word_also_matches_close_spellings_ranked_after_itself(empty_backend, 
     assert found(empty_backend, "cat farry") == {"short-p1"} and found(empty_backend, "cot farry") == set()
     assert found(empty_backend, "parlamant") == {"long-p1"}, "two from 9"
     assert found(empty_backend, '"goverment fell"') == {"typo-p1"}, "none inside quotes"
+
+
+def test_synonyms_find_each_other_outside_quotes(backend_with, tmp_path):
+    groups = tmp_path / "synonyms.txt"
+    groups.write_text("united states, usa, america\nbank of england, boe  # comment\n", encoding="utf-8")
+    backend = backend_with(QueryOptions(synonyms=Synonyms.load(groups)))
+    source = tmp_path / "news.jsonl"
+    source.write_text("\n".join(json.dumps({"id": name, "title": "Report", "text": text}) for name, text in [
+        ("states", "The United States raised tariffs."), ("america", "America raised tariffs."),
+        ("boe", "The BoE held rates."), ("bank", "The Bank of England held rates."),
+        ("apart", "Rates rose in states united by trade.")]) + "\n", encoding="utf-8")
+    backend.build([source])
+    assert found(backend, "usa tariffs") == found(backend, "america tariffs") == {"states-p1", "america-p1"}
+    assert found(backend, "boe") == found(backend, "bank of england") == {"boe-p1", "bank-p1"}
+    assert found(backend, "rates boe") == {"boe-p1", "bank-p1"}
+    assert found(backend, '"boe"') == {"boe-p1"}, "not inside quotes"
+    assert found(backend, "usa") == {"states-p1", "america-p1"}, "an entry's words form a phrase"
+    marked = {hit.id: str(hit.highlights) for hit in run(backend, "boe", typing=False).hits}
+    assert "<mark>Bank</mark> <mark>of</mark> <mark>England</mark>" in marked["bank-p1"]

@@ -43,6 +43,7 @@ class OpenSearchBackend:
                  options: QueryOptions = QueryOptions()):
         self.settings, self.limits, self.entities, self.options = settings, limits, entities, options
         self.client = make_client(settings)
+        self._options = (options.typos, options.synonyms)
 
     @classmethod
     def from_env(cls, limits: Limits = Limits(), entities: str = "rules",
@@ -69,7 +70,7 @@ class OpenSearchBackend:
 
     def search(self, request: SearchRequest) -> SearchPage:
         started = time.perf_counter()
-        query, notices, relaxed = (translate(request.q, request.typing, self.options.typos) if request.q
+        query, notices, relaxed = (translate(request.q, request.typing, *self._options) if request.q
                                    else (None, [], None))
         if request.q and query is None:  # nothing searchable left: no hits, but facets of nothing
             query = {"match_none": {}}
@@ -90,7 +91,7 @@ class OpenSearchBackend:
     def article(self, article_id: str, q: str = "") -> ArticleView:
         """The whole article, its paragraphs in order, the query's words marked."""
         q = clean_query_text(q)[: self.limits.max_query_length]
-        query = translate(q, False, self.options.typos)[0] if q else None
+        query = translate(q, False, *self._options)[0] if q else None
         body: dict[str, object] = {
             "query": {"term": {"article_id": article_id}}, "size": MAX_PARAGRAPHS, "sort": [{"position": "asc"}],
             "_source": {"excludes": ["article_hash", "origin"]},
