@@ -28,7 +28,7 @@ def open_backend(settings: Settings, index: Path | str | None = None, cache_size
             raise ValueError("--index names an index folder; for OpenSearch set SEARCHAPP_OPENSEARCH_INDEX")
         from .opensearch import OpenSearchBackend  # the `opensearch` extra
 
-        return OpenSearchBackend.from_env(limits_of(settings), settings.entities, options)
+        return OpenSearchBackend.from_env(limits_of(settings), settings.entities, options, settings.entity_aliases)
     from .embedded import EmbeddedBackend
 
     return EmbeddedBackend(index or settings.index, limits_of(settings),

@@ -93,3 +93,14 @@ def test_an_update_adds_replaces_and_deletes_by_content_hash(empty_backend, tmp_
     assert [p.id for p in empty_backend.article("change").paragraphs] == ["change-p1"]
     again = empty_backend.update([folder])
     assert (again.added, again.replaced, again.deleted, again.unchanged) == (0, 0, 0, 3)
+
+
+def test_entity_names_are_canonical_across_the_archive(empty_backend, tmp_path):
+    """A surname alone in one article takes the full name the source's other articles give."""
+    stories = [article(f"full-{n}", f"Ronald Reagan met Margaret Thatcher in London on day {n}.") for n in range(3)]
+    stories.append(article("short", "Mr Reagan said the talks in London went well."))
+    empty_backend.build([articles_file(tmp_path, [{**story, "source": "wire.example"} for story in stories])])
+    people = dict(empty_backend.article("short").entities)["people"]
+    assert people == ("Ronald Reagan",), "not 'Reagan'"
+    reagan = found(empty_backend, "", people=["Ronald Reagan"])
+    assert reagan == {"full-0-p1", "full-1-p1", "full-2-p1", "short-p1"}

@@ -40,15 +40,16 @@ class OpenSearchBackend:
     """Searches, builds and updates one alias on one cluster; safe to share across threads."""
 
     def __init__(self, settings: OpenSearchSettings, limits: Limits = Limits(), entities: str = "rules",
-                 options: QueryOptions = QueryOptions()):
+                 options: QueryOptions = QueryOptions(), entity_aliases: str = ""):
         self.settings, self.limits, self.entities, self.options = settings, limits, entities, options
+        self.entity_aliases = entity_aliases
         self.client = make_client(settings)
         self._options = (options.typos, options.synonyms)
 
     @classmethod
-    def from_env(cls, limits: Limits = Limits(), entities: str = "rules",
-                 options: QueryOptions = QueryOptions()) -> OpenSearchBackend:
-        return cls(OpenSearchSettings.from_env(), limits, entities, options)
+    def from_env(cls, limits: Limits = Limits(), entities: str = "rules", options: QueryOptions = QueryOptions(),
+                 entity_aliases: str = "") -> OpenSearchBackend:
+        return cls(OpenSearchSettings.from_env(), limits, entities, options, entity_aliases)
 
     def _search(self, body: dict[str, object]) -> dict[str, object]:
         """One search request; while a node of several is failing (its shard copies not yet failed over:
@@ -131,7 +132,7 @@ class OpenSearchBackend:
     def build(self, sources: Iterable[Path], progress: Progress | None = None, wait: float = 0.0,
               procs: int | None = None) -> BuildSummary:
         """A new physical index, then the alias moved to it (`procs`: the cluster does the work)."""
-        return indexer.build(self.client, self.settings, sources, progress, wait, self.entities)
+        return indexer.build(self.client, self.settings, sources, progress, wait, self.entities, self.entity_aliases)
 
     def update(self, sources: Iterable[Path], progress: Progress | None = None, wait: float = 0.0) -> BuildSummary:
         return updating.update(self.client, self.settings, sources, progress, wait, self.entities)
