@@ -32,6 +32,7 @@ from . import growth
 from .common import (
     HOST,
     REPO,
+    RUN_DIR,
     SCRATCH,
     VENV_BIN,
     Dataset,
@@ -104,7 +105,8 @@ def timed_build(dataset: Dataset, index: Path | None, env: dict[str, str]) -> fl
         shutil.rmtree(index, ignore_errors=True)
         argv[3:3] = ["--index", str(index)]
     started = time.perf_counter()
-    subprocess.run(argv, check=True, stderr=subprocess.DEVNULL, env={**os.environ, **env})
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run(argv, check=True, stderr=subprocess.DEVNULL, env={**os.environ, **env}, cwd=RUN_DIR)
     return time.perf_counter() - started
 
 
@@ -113,7 +115,8 @@ def serve(name: str, index: Path | None, env: dict[str, str]) -> Server:
     argv = [str(VENV_BIN / "searchapp"), "serve", "--host", HOST, "--port", str(port), "--workers", str(WORKERS)]
     argv += ["--index", str(index)] if index is not None else []
     # no result cache: the throughput loop repeats the query mix, and OpenSearch caches no hits either
-    return start_server(name.replace(" ", "-"), argv, port, "/healthz", env={**env, "SEARCHAPP_CACHE_SIZE": "0"})
+    return start_server(name.replace(" ", "-"), argv, port, "/healthz", env={**env, "SEARCHAPP_CACHE_SIZE": "0"},
+                        cwd=RUN_DIR)
 
 
 def run_step(step: str, quick: bool) -> list[list[object]]:
