@@ -19,11 +19,6 @@ def run(backend, q="", per_page=10, typing=True, **options):
     return backend.search(request.with_changes(typing=typing))
 
 
-def ids(page):
-    """The hits matching all the words (not those a short page is filled up with)."""
-    return [hit.id for hit in page.hits if not hit.partial]
-
-
 def counts(page, name):
     return {v.value: v.count for f in page.facets if f.name == name for v in f.values}
 
@@ -52,7 +47,7 @@ def test_queries_find_what_the_embedded_index_finds(os_backend, embedded, q):
     assert counts(ours, "kind") == counts(theirs, "kind")
 
 
-def test_a_pattern_of_one_letter_is_refused(os_backend):
+def test_a_pattern_of_one_letter_searches_nothing_and_says_so(os_backend):
     assert run(os_backend, "e*").notices == ("Your query has only very common words; try more specific ones.",)
 
 
