@@ -34,6 +34,7 @@ from . import (
     http_latency,
     index_bench,
     load,
+    opensearch_compare,
     profile_search,
     rebuild,
     relevance,
@@ -58,6 +59,7 @@ PARTS: dict[str, Part] = {
     "profile": lambda quick: profile_search.run("reuters", 20),
     "browser": lambda quick: browser.run("reuters", 5 if quick else 20),
     "relevance": lambda quick: relevance.run(),
+    "opensearch": lambda quick: opensearch_compare.run(["10k"] if quick else ["10k", "105k"], quick),
 }
 QUICK_SKIPS = {"rebuild"}
 GROWTH_STEPS = ["10k", "105k", "1m"]  # --growth-steps changes it

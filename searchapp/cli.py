@@ -60,6 +60,8 @@ def main(verbose: bool) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     else:
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        # opensearch-py logs each failed request with its traceback; our error says it in one line.
+        logging.getLogger("opensearch").setLevel(logging.ERROR)
 
 
 @main.group("index")

@@ -4,6 +4,10 @@
 - `index_dir`: the same sources built fresh in this test's `tmp_path`; safe to update or rebuild.
 - `search`: a `Search` on `sample_index`.
 - `shared_corpus`: `../shared/corpus` beside the repository, or the test is skipped.
+- `backend_sources`: the sample, `tests/fixtures`, the web tests' articles and a few more (JSON
+  Lines): what the backend behaviour suite (tests/backends/) and tests/opensearch/ index.
+- `opensearch_url`: a real one-node OpenSearch cluster for the session (tests/opensearch_cluster.py);
+  skipped when java, javac, mvn or curl is missing, except under CI=true, where that fails.
 - `searchapp_command`: the argv that runs the real `searchapp` command in a subprocess.
 - `article_text`, `write_article`, `write_articles`: hand-made articles in the sample's text layout.
 
@@ -13,12 +17,14 @@ conftest.py (tests/browser/) would shadow a plain `import conftest`.
 
 from __future__ import annotations
 
+import json
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from opensearch_cluster import local_cluster
 
 from searchapp.articles import sample_sources
 from searchapp.backends.embedded import EmbeddedBackend
@@ -152,3 +158,41 @@ def readers():
     yield opened
     for reader in opened:
         reader.close()
+
+
+EXTRA_ARTICLES = [
+    {"id": "globe-hamlet", "title": "A night at the Globe",
+     "text": "The actor paused and began: to be or not to be, that is the question.\n\n"
+             "The audience rose to applaud the performance of the season.",
+     "date": "2024-05-01", "author": "Arts Desk", "source": "arts.example.org", "topic": "culture;theatre"},
+    {"id": "council-election", "title": "Council election results announced",
+     "text": "The elections were held on Sunday across the district.\n\n"
+             "Turnout in the election rose to sixty percent, the council said.\n\n"
+             "A quorum was reached early in the morning. " + "The count went on through the night and "
+             "volunteers carried the ballot boxes from the schools to the town hall, where the clerks "
+             "sorted them by ward and by street while observers from every party watched. " * 3
+             + "By dawn the second quorum had confirmed the result.",
+     "date": "2023-01-15", "author": "Civic Desk", "source": "civic.example.org", "topic": "politics"},
+    {"id": "city-rates", "title": "Rates held in the City",
+     "text": "The Bank of England kept its rate unchanged on Thursday.\n\n"
+             "A bank in England, and one in Wales, cut their mortgage rates instead.",
+     "date": "2024-08-01", "author": "City Desk", "source": "city.example.org", "topic": "business"},
+]
+
+
+@pytest.fixture(scope="session")
+def backend_sources(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The sample, `tests/fixtures`, `EXTRA_ARTICLES` and the web tests' articles."""
+    from webapp import write_web_corpus
+
+    folder = tmp_path_factory.mktemp("backend-sources")
+    extra = folder / "extra.jsonl"
+    extra.write_text("\n".join(json.dumps(a) for a in EXTRA_ARTICLES) + "\n", encoding="utf-8")
+    return [*index_sources(), extra, write_web_corpus(folder / "web")]
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a one-node OpenSearch cluster running for the session."""
+    with local_cluster(tmp_path_factory.mktemp("opensearch")) as nodes:
+        yield nodes[0].url

@@ -22,15 +22,15 @@ def open_backend(settings: Settings, index: Path | str | None = None, cache_size
     An OpenSearch cluster is named by `SEARCHAPP_OPENSEARCH_*` (see `backends.opensearch`); bad
     values, or an index folder given for it, raise ValueError.
     """
+    options = QueryOptions(TypoPolicy.parse(settings.typos), Synonyms.load(settings.synonyms))
     if settings.backend == "opensearch":
         if index is not None:
             raise ValueError("--index names an index folder; for OpenSearch set SEARCHAPP_OPENSEARCH_INDEX")
         from .opensearch import OpenSearchBackend  # the `opensearch` extra
 
-        return OpenSearchBackend.from_env(limits_of(settings), settings.entities)
+        return OpenSearchBackend.from_env(limits_of(settings), settings.entities, options, settings.entity_aliases)
     from .embedded import EmbeddedBackend
 
-    options = QueryOptions(TypoPolicy.parse(settings.typos), Synonyms.load(settings.synonyms))
     return EmbeddedBackend(index or settings.index, limits_of(settings),
                            settings.cache_size if cache_size is None else cache_size, settings.entities, options,
                            settings.entity_aliases)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..backends import Backend, open_backend
 from ..config import Settings
-from ..errors import ArticleNotFound, InvalidSearch, SearchIndexError
+from ..errors import ArticleNotFound, EngineUnavailable, InvalidSearch, SearchIndexError
 from ..search import SearchRequest
 from . import guard
 from .params import parse_article_args, parse_search_args
@@ -129,7 +129,8 @@ def _no_index(error: SearchIndexError):
     log.warning("%s", error)
     if _is_api():
         return _json_error(503, str(error))
-    return _render("search.html", "_results.html", 503, q=request.args.get("q", ""), no_index=str(error))
+    return _render("search.html", "_results.html", 503, q=request.args.get("q", ""), no_index=str(error),
+                   unavailable=isinstance(error, EngineUnavailable))
 
 
 def _http_error(error: HTTPException):

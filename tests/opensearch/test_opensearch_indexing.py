@@ -86,27 +86,6 @@ def test_one_build_at_a_time(os_settings, tmp_path):
     assert not backend.client.indices.exists(index=f"{os_settings.index}.build-lock"), "released after the build"
 
 
-def test_an_update_adds_replaces_and_deletes_by_content_hash(os_settings, tmp_path):
-    backend = OpenSearchBackend(os_settings)
-    folder = tmp_path / "news"
-    folder.mkdir()
-    (folder / "keep.txt").write_text("Keep\n\nBy Desk\n\nJanuary 2, 2024\n\nLighthouse keepers stay.\n")
-    (folder / "gone.txt").write_text("Gone\n\nBy Desk\n\nJanuary 2, 2024\n\nFerries stop running.\n")
-    (folder / "change.txt").write_text(
-        "Change\n\nBy Desk\n\nJanuary 2, 2024\n\nBakers rise early.\n\nOvens glow.\n\nBread sells out.\n")
-    backend.build([folder])
-    (folder / "gone.txt").unlink()
-    (folder / "change.txt").write_text("Change\n\nBy Desk\n\nJanuary 2, 2024\n\nBakers sleep late.\n")
-    (folder / "new.txt").write_text("New\n\nBy Desk\n\nJanuary 2, 2024\n\nTrams return.\n")
-    summary = backend.update([folder])
-    assert (summary.added, summary.replaced, summary.deleted, summary.unchanged) == (1, 1, 1, 1)
-    assert hits(backend, "ferries") == [] and hits(backend, "trams") == ["new-p1"]
-    assert hits(backend, "bakers") == ["change-p1"] and hits(backend, "ovens") == [], "stale paragraphs go"
-    assert backend.stats()["paragraphs"] == 3 and backend.stats()["updated_at"]
-    again = backend.update([folder])
-    assert (again.added, again.replaced, again.deleted, again.unchanged) == (0, 0, 0, 3)
-
-
 def test_searching_an_alias_never_built_says_so(os_settings):
     backend = OpenSearchBackend(os_settings)
     with pytest.raises(IndexMissing, match=os_settings.index):

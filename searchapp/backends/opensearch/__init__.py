@@ -19,6 +19,7 @@ from opensearchpy import exceptions as os_errors
 
 from ...errors import ArticleNotFound, IndexMissing, InvalidSearch
 from ...search.records import ArticleParagraph, ArticleView, Limits, SearchPage, SearchRequest, clean_query_text
+from ...search.tolerance import QueryOptions
 from ..base import BuildSummary, Progress
 from . import indexer, updating
 from .connection import ClusterRefused, ClusterUnavailable, OpenSearchSettings, call, make_client
@@ -32,31 +33,46 @@ __all__ = ["ClusterRefused", "ClusterUnavailable", "OpenSearchBackend", "OpenSea
 log = logging.getLogger(__name__)
 MAX_PARAGRAPHS = 10_000  # of one article
 SLOW_SEARCH_SECONDS = 1.0
+FAILOVER_PAUSES = (0.25, 0.5, 1.0)  # seconds before retrying a failed search on a cluster of several nodes
 
 
 class OpenSearchBackend:
     """Searches, builds and updates one alias on one cluster; safe to share across threads."""
 
-    def __init__(self, settings: OpenSearchSettings, limits: Limits = Limits(), entities: str = "rules"):
-        self.settings, self.limits, self.entities = settings, limits, entities
+    def __init__(self, settings: OpenSearchSettings, limits: Limits = Limits(), entities: str = "rules",
+                 options: QueryOptions = QueryOptions(), entity_aliases: str = ""):
+        self.settings, self.limits, self.entities, self.options = settings, limits, entities, options
+        self.entity_aliases = entity_aliases
         self.client = make_client(settings)
+        self._options = (options.typos, options.synonyms)
 
     @classmethod
-    def from_env(cls, limits: Limits = Limits(), entities: str = "rules") -> OpenSearchBackend:
-        return cls(OpenSearchSettings.from_env(), limits, entities)
+    def from_env(cls, limits: Limits = Limits(), entities: str = "rules", options: QueryOptions = QueryOptions(),
+                 entity_aliases: str = "") -> OpenSearchBackend:
+        return cls(OpenSearchSettings.from_env(), limits, entities, options, entity_aliases)
 
     def _search(self, body: dict[str, object]) -> dict[str, object]:
+        """One search request; while a node of several is failing (its shard copies not yet failed over:
+        "all shards failed"), retried after `FAILOVER_PAUSES`, logged."""
         timeout = self.limits.time_limit + self.settings.timeout
-        try:
-            return call(self.settings, lambda: self.client.search(
-                index=self.settings.index, body=body, params={"request_timeout": timeout}))
-        except os_errors.RequestError as error:  # a 400: a query OpenSearch cannot run (too many clauses, …)
-            log.warning("OpenSearch refused a search: %s", error)
-            raise InvalidSearch(f"The search could not be run: {error.error}.") from None
+        pauses = list(FAILOVER_PAUSES) if len(self.settings.urls) > 1 else []
+        while True:
+            try:
+                return call(self.settings, lambda: self.client.search(
+                    index=self.settings.index, body=body, params={"request_timeout": timeout}))
+            except os_errors.RequestError as error:  # a 400: a query OpenSearch cannot run (too many clauses, …)
+                log.warning("OpenSearch refused a search: %s", error)
+                raise InvalidSearch(f"The search could not be run: {error.error}.") from None
+            except ClusterUnavailable as error:
+                if not pauses or isinstance(error.__cause__, os_errors.ConnectionError):  # the client tried each node
+                    raise
+                log.warning("%s; retrying in %.2f s", error, pauses[0])
+                time.sleep(pauses.pop(0))
 
     def search(self, request: SearchRequest) -> SearchPage:
         started = time.perf_counter()
-        query, notices, relaxed = translate(request.q, typing=request.typing) if request.q else (None, [], None)
+        query, notices, relaxed = (translate(request.q, request.typing, *self._options) if request.q
+                                   else (None, [], None))
         if request.q and query is None:  # nothing searchable left: no hits, but facets of nothing
             query = {"match_none": {}}
         response = self._search(search_body(request, query, self.limits.time_limit))
@@ -76,7 +92,7 @@ class OpenSearchBackend:
     def article(self, article_id: str, q: str = "") -> ArticleView:
         """The whole article, its paragraphs in order, the query's words marked."""
         q = clean_query_text(q)[: self.limits.max_query_length]
-        query = translate(q, typing=False)[0] if q else None
+        query = translate(q, False, *self._options)[0] if q else None
         body: dict[str, object] = {
             "query": {"term": {"article_id": article_id}}, "size": MAX_PARAGRAPHS, "sort": [{"position": "asc"}],
             "_source": {"excludes": ["article_hash", "origin"]},
@@ -116,7 +132,7 @@ class OpenSearchBackend:
     def build(self, sources: Iterable[Path], progress: Progress | None = None, wait: float = 0.0,
               procs: int | None = None) -> BuildSummary:
         """A new physical index, then the alias moved to it (`procs`: the cluster does the work)."""
-        return indexer.build(self.client, self.settings, sources, progress, wait, self.entities)
+        return indexer.build(self.client, self.settings, sources, progress, wait, self.entities, self.entity_aliases)
 
     def update(self, sources: Iterable[Path], progress: Progress | None = None, wait: float = 0.0) -> BuildSummary:
         return updating.update(self.client, self.settings, sources, progress, wait, self.entities)

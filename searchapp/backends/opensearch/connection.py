@@ -69,12 +69,20 @@ class OpenSearchSettings:
 
 
 def make_client(settings: OpenSearchSettings) -> OpenSearch:
-    """A client that spreads requests over the given nodes and fails over between them."""
+    """A client that spreads requests over the given nodes and fails over between them.
+
+    A request that fails to connect, or whose connection breaks (a node killed mid-request), is
+    retried on the next node, and the failed node is left alone for a minute (opensearch-py's dead
+    node timeout, doubling while it keeps failing). With several nodes a timeout is retried too (a
+    hung node); with one, a retry would only double the wait. Sniffing stays off: the nodes given
+    are the ones we may reach (a cluster's published addresses may not be).
+    """
     https = any(url.startswith("https:") for url in settings.urls)
+    several = len(settings.urls) > 1
     options: dict[str, object] = {
         "timeout": settings.timeout,
-        "max_retries": 1,
-        "retry_on_timeout": False,
+        "max_retries": max(1, len(settings.urls) - 1),
+        "retry_on_timeout": several,
     }
     if settings.user:
         options["http_auth"] = (settings.user, settings.password)

@@ -7,6 +7,10 @@ Indices named like ours that no alias points at are left by a build that died; t
 deletes them. One build or update at a time: a lock index `<alias>.build-lock` exists while one
 runs (index creation either succeeds or fails, never both), naming its holder.
 
+People, places and organisations take the names the whole archive knows, as in the embedded
+build: a first pass finds every article's names and counts them (`EntityNames`), a
+`Canonicalizer` of those counts (and the aliases) then names them in the documents sent.
+
 An update changes the live index in place: articles whose content hash changed have their
 paragraphs replaced, new ones are added, those whose source is gone are deleted.
 """
@@ -27,8 +31,9 @@ from opensearchpy import OpenSearch, helpers
 from opensearchpy import exceptions as os_errors
 
 from ...articles import Article, ReadReport, read_articles
+from ...entities import Entities, EntityNames, load_aliases
 from ...errors import IndexLocked, IndexMissing
-from ...paragraphs import split_paragraphs
+from ...paragraphs import article_entities, split_paragraphs
 from ..base import BuildSummary, Progress
 from .connection import ClusterRefused, OpenSearchSettings, call
 from .mapping import SERVING_SETTINGS, document, index_body
@@ -152,16 +157,29 @@ def _unique_articles(sources: list[Path], report: ReadReport) -> Iterator[Articl
         yield article
 
 
-def _index_actions(index: str, articles: Iterable[Article], summary: BuildSummary, entities: str,
-                   progress: Progress | None) -> Iterator[dict[str, object]]:
+def named_articles(articles: Iterable[Article], entities: str, aliases: str,
+                   progress: Progress | None) -> list[tuple[Article, list[Entities]]]:
+    """Every article with its paragraphs' names, canonical across all of them (two passes)."""
+    found: list[tuple[Article, list[Entities]]] = []
+    names = EntityNames()
     for article in articles:
-        paragraphs = split_paragraphs(article, entities)
+        named = article_entities(article, entities)
+        names.add_article(named, article.source)
+        found.append((article, named))
+        if progress:
+            progress(article)
+    canonical = names.canonicalizer(load_aliases(aliases or None))
+    return [(article, [canonical.apply(e, article.source) for e in named]) for article, named in found]
+
+
+def _index_actions(index: str, articles: Iterable[tuple[Article, list[Entities]]],
+                   summary: BuildSummary) -> Iterator[dict[str, object]]:
+    for article, named in articles:
+        paragraphs = split_paragraphs(article, named=named)
         summary.articles += 1
         summary.paragraphs += len(paragraphs)
         for paragraph in paragraphs:
             yield {"_op_type": "index", "_index": index, "_id": paragraph.id, "_source": document(paragraph)}
-        if progress:
-            progress(article)
 
 
 def bulk(client: OpenSearch, actions: Iterable[dict[str, object]]) -> None:
@@ -184,7 +202,8 @@ def _check_alias_name(client: OpenSearch, settings: OpenSearchSettings) -> None:
 
 
 def build(client: OpenSearch, settings: OpenSearchSettings, sources: Iterable[Path],
-          progress: Progress | None = None, wait: float = 0.0, entities: str = "rules") -> BuildSummary:
+          progress: Progress | None = None, wait: float = 0.0, entities: str = "rules",
+          aliases: str = "") -> BuildSummary:
     """Build a new physical index from `sources` and move the alias to it."""
     started = time.monotonic()
     sources = list(sources)
@@ -196,8 +215,8 @@ def build(client: OpenSearch, settings: OpenSearchSettings, sources: Iterable[Pa
         meta = {"sources": [str(s.absolute()) for s in sources], "started_at": now()}
         call(settings, lambda: client.indices.create(index=name, body=index_body(settings.shards, meta)))
         try:
-            articles = _unique_articles(sources, report)
-            call(settings, lambda: bulk(client, _index_actions(name, articles, summary, entities, progress)))
+            articles = named_articles(_unique_articles(sources, report), entities, aliases, progress)
+            call(settings, lambda: bulk(client, _index_actions(name, articles, summary)))
             summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
             summary.seconds = round(time.monotonic() - started, 3)
             if summary.articles == 0:  # nothing to serve: the live index stays

@@ -9,6 +9,14 @@ parentheses; field prefixes (`title:`, `section:"Building a new Syria"`, `author
 Stop words ("the", "to", …) are left out of a query, as the English fields leave them out of
 the index, unless the query has nothing else: then they must match the `exact` subfields, so
 `to be or not to be` finds Hamlet. Phrases always search both.
+
+Typos (`TypoPolicy`, Meilisearch's lengths): a plain word of 5 letters or more also matches the
+unstemmed words one edit away, 9 or more two, the first letter kept (`fuzziness` with
+`prefix_length: 1` on the `exact` subfields); the word as typed is a `should` boosted
+`EXACT_BOOST` times, so exact matches rank first. Not in phrases, patterns or field values.
+
+Synonyms (`Synonyms`): plain words side by side that form an entry of a group (the longest
+first) match as typed or as any other entry of the group, each a phrase. Not inside quotes.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 
 from ...fields import FIELDS_BY_NAME, QUERY_FIELDS, SEARCHED, TEXT
+from ...search.tolerance import Synonyms, TypoPolicy
 from .mapping import STOP_WORDS
 
 TEXT_PREFIXES = {name: (name,) for name in QUERY_FIELDS if FIELDS_BY_NAME[name].kind == TEXT}
@@ -24,6 +33,8 @@ KEYWORD_PREFIXES = {name: name for name in QUERY_FIELDS if FIELDS_BY_NAME[name].
 PREFIX_FIELDS = (*TEXT_PREFIXES, *KEYWORD_PREFIXES)
 BOOSTS = {name: FIELDS_BY_NAME[name].boost for name in SEARCHED}
 MIN_PREFIX = 2
+EXACT_BOOST = 3.0  # the word as typed, over its close spellings
+NO_TYPOS = TypoPolicy(enabled=False)
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -200,8 +211,8 @@ def _all_words(tree: Node | None) -> list[str]:
 class Translation:
     """One parsed query as OpenSearch DSL; `to_dsl()` is None when nothing is left to search."""
 
-    def __init__(self, parsed: Parsed):
-        self.parsed = parsed
+    def __init__(self, parsed: Parsed, typos: TypoPolicy = NO_TYPOS, synonyms: Synonyms = Synonyms()):
+        self.parsed, self.typos, self.synonyms = parsed, typos, synonyms
         every = _all_words(parsed.tree)
         # Stop words count only when the query has nothing but stop words (and phrases).
         self.stop_words_only = bool(every) and all(_ignored(w) for w in every)
@@ -211,7 +222,7 @@ class Translation:
 
     def _node(self, node: Node | None) -> dict[str, object] | None:
         if isinstance(node, Term):
-            return self._term(node)
+            return self._synonyms([node]) or self._term(node)
         if isinstance(node, Phrase):
             return self._phrase(node)
         if isinstance(node, Not):
@@ -222,19 +233,36 @@ class Translation:
         return None
 
     def _group(self, group: Group) -> dict[str, object] | None:
-        children = [c for c in (self._node(child) for child in group.children) if c is not None]
-        if not children:
+        nodes = self._with_synonyms(group.children) if group.op == "and" and self.synonyms.groups else group.children
+        return _combine(group.op, [n if isinstance(n, dict) else self._node(n) for n in nodes])
+
+    def _with_synonyms(self, children: list[Node]) -> list[Node | dict[str, object]]:
+        """The children with each run of plain words that is a synonym entry (longest first) as its DSL."""
+        out: list[Node | dict[str, object]] = []
+        at = 0
+        while at < len(children):
+            for length in range(min(self.synonyms.longest, len(children) - at), 1, -1):
+                clause = self._synonyms(children[at:at + length])
+                if clause is not None:
+                    out.append(clause)
+                    at += length
+                    break
+            else:
+                out.append(children[at])
+                at += 1
+        return out
+
+    def _synonyms(self, nodes: list[Node]) -> dict[str, object] | None:
+        """The words of `nodes` as typed or as any other entry of their synonym group; None if no group."""
+        if not self.synonyms.groups or not all(
+                isinstance(n, Term) and n.field is None and not any(c in n.text for c in "*?") for n in nodes):
             return None
-        if len(children) == 1:
-            return children[0]
-        if group.op == "or":
-            return {"bool": {"should": children, "minimum_should_match": 1}}
-        excluded = [c["bool"]["must_not"][0] for c in children if _is_exclusion(c)]
-        required = [c for c in children if not _is_exclusion(c)]
-        body: dict[str, object] = {"must": required} if required else {"must": [{"match_all": {}}]}
-        if excluded:
-            body["must_not"] = excluded
-        return {"bool": body}
+        group = self.synonyms.group_of(tuple(w for n in nodes for w in _WORDS.findall(n.text.lower())))
+        if group is None:
+            return None
+        as_typed = _combine("and", [self._term(n) for n in nodes if isinstance(n, Term)])
+        others = [self._phrase(Phrase(" ".join(entry))) for entry in group[1:]]
+        return {"bool": {"should": [c for c in (as_typed, *others) if c is not None], "minimum_should_match": 1}}
 
     def _term(self, term: Term) -> dict[str, object] | None:
         if term.field in KEYWORD_PREFIXES:
@@ -252,6 +280,9 @@ class Translation:
             "query": term.text, "fields": [f"{f}{suffix}^{BOOSTS[f]:g}" for f in fields],
             "type": "cross_fields", "operator": "and", "tie_breaker": 1.0,  # a sum over fields, as BM25F
         }}
+        typos = 0 if self.stop_words_only or len(tokens) > 1 else self.typos.allowed(tokens[0])
+        if typos:
+            query = _with_close_spellings(query, fields, tokens[0], typos)
         if term.complete:
             prefixes = [{"prefix": {f"{f}.exact": {"value": tokens[-1], "boost": 0.5}}} for f in fields]
             query = {"bool": {"should": [query, *prefixes], "minimum_should_match": 1}}
@@ -262,11 +293,42 @@ class Translation:
             return _keyword(KEYWORD_PREFIXES[phrase.field], phrase.text)
         fields = TEXT_PREFIXES.get(phrase.field or "", SEARCHED)
         # The stemmed field finds "naval bases" for "naval base"; the exact one, phrases of stop words.
+        # A phrase holding a stop word is matched on the exact field only: the stemmed one drops the word
+        # and keeps only a gap, so "bank of england" would find "a bank in England".
+        analyses = ("",) if not any(_ignored(w) for w in _WORDS.findall(phrase.text.lower())) else ()
         clauses = [
-            {"match_phrase": {name: {"query": phrase.text, "boost": BOOSTS[f]}}}
-            for f in fields for name in (f, f"{f}.exact")
+            {"match_phrase": {f"{f}{suffix}": {"query": phrase.text, "boost": BOOSTS[f]}}}
+            for f in fields for suffix in (*analyses, ".exact")
         ]
         return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _combine(op: str, clauses: list[dict[str, object] | None]) -> dict[str, object] | None:
+    """Clauses joined by `op` ("and", "or"); exclusions of an "and" as its `must_not`."""
+    children = [c for c in clauses if c is not None]
+    if not children:
+        return None
+    if len(children) == 1:
+        return children[0]
+    if op == "or":
+        return {"bool": {"should": children, "minimum_should_match": 1}}
+    excluded = [c["bool"]["must_not"][0] for c in children if _is_exclusion(c)]
+    required = [c for c in children if not _is_exclusion(c)]
+    body: dict[str, object] = {"must": required} if required else {"must": [{"match_all": {}}]}
+    if excluded:
+        body["must_not"] = excluded
+    return {"bool": body}
+
+
+def _with_close_spellings(exact: dict[str, object], fields: tuple[str, ...], word: str,
+                          typos: int) -> dict[str, object]:
+    """`exact` (boosted) or the unstemmed words up to `typos` edits from `word`, first letter kept."""
+    exact["multi_match"]["boost"] = EXACT_BOOST
+    close = {"multi_match": {
+        "query": word, "fields": [f"{f}.exact^{BOOSTS[f]:g}" for f in fields], "type": "best_fields",
+        "tie_breaker": 1.0, "fuzziness": typos, "prefix_length": 1, "max_expansions": 50,
+    }}
+    return {"bool": {"should": [exact, close], "minimum_should_match": 1}}
 
 
 def _ignored(word: str) -> bool:
@@ -309,11 +371,12 @@ def relax(dsl: dict[str, object] | None) -> dict[str, object] | None:
     return {"bool": relaxed}
 
 
-def translate(text: str, typing: bool = True) -> tuple[dict[str, object] | None, list[str], dict[str, object] | None]:
+def translate(text: str, typing: bool = True, typos: TypoPolicy = NO_TYPOS, synonyms: Synonyms = Synonyms()
+              ) -> tuple[dict[str, object] | None, list[str], dict[str, object] | None]:
     """The DSL query for a query string (None: nothing to search for), its notices, and its
     relaxed form (see `relax`)."""
     parsed = parse(text, typing)
-    translation = Translation(parsed)
+    translation = Translation(parsed, typos, synonyms)
     dsl = translation.to_dsl()
     notices = list(parsed.notices)
     if dsl is None and words(parsed.tree):
