@@ -104,3 +104,12 @@ def test_entity_names_are_canonical_across_the_archive(empty_backend, tmp_path):
     assert people == ("Ronald Reagan",), "not 'Reagan'"
     reagan = found(empty_backend, "", people=["Ronald Reagan"])
     assert reagan == {"full-0-p1", "full-1-p1", "full-2-p1", "short-p1"}
+
+
+def test_an_update_names_entities_with_the_archives_counts(empty_backend, tmp_path):
+    stories = [{**article(f"full-{n}", f"Ronald Reagan met Margaret Thatcher in London on day {n}."),
+                "source": "wire.example"} for n in range(3)]
+    empty_backend.build([articles_file(tmp_path / "first", stories)])
+    later = {**article("short", "Mr Reagan said the talks in London went well."), "source": "wire.example"}
+    empty_backend.update([articles_file(tmp_path / "later", [later])])
+    assert dict(empty_backend.article("short").entities)["people"] == ("Ronald Reagan",), "not 'Reagan'"

@@ -195,3 +195,15 @@ def test_a_refused_document_stops_the_build_and_leaves_the_live_index(os_setting
         backend.build([articles_file(tmp_path / "b", [huge])])
     assert backend.stats()["generation"] == live and physical_indices(backend) == [live]
     assert hits(backend, "cranes") == ["one-p1"]
+
+
+def test_entity_name_counts_are_kept_per_physical_index_for_updates(os_settings, tmp_path):
+    backend = OpenSearchBackend(os_settings)
+    store = f"{os_settings.index}.entity-names"
+    backend.build([articles_file(tmp_path / "a", [article("one", "Ronald Reagan spoke in London.")])])
+    first = backend.stats()["generation"]
+    assert backend.client.exists(index=store, id=first)
+    backend.build([articles_file(tmp_path / "b", [article("two", "Margaret Thatcher spoke in Paris.")])])
+    second = backend.stats()["generation"]
+    assert backend.client.exists(index=store, id=second) and not backend.client.exists(index=store, id=first)
+    assert physical_indices(backend) == [second], "the counts' index is no physical index of the alias"

@@ -135,7 +135,8 @@ class OpenSearchBackend:
         return indexer.build(self.client, self.settings, sources, progress, wait, self.entities, self.entity_aliases)
 
     def update(self, sources: Iterable[Path], progress: Progress | None = None, wait: float = 0.0) -> BuildSummary:
-        return updating.update(self.client, self.settings, sources, progress, wait, self.entities)
+        return updating.update(self.client, self.settings, sources, progress, wait, self.entities,
+                               self.entity_aliases)
 
     def warm(self) -> None:
         """Ask once now, so that a cluster that cannot be reached shows in the log at start."""

@@ -9,7 +9,8 @@ runs (index creation either succeeds or fails, never both), naming its holder.
 
 People, places and organisations take the names the whole archive knows, as in the embedded
 build: a first pass finds every article's names and counts them (`EntityNames`), a
-`Canonicalizer` of those counts (and the aliases) then names them in the documents sent.
+`Canonicalizer` of those counts (and the aliases) then names them in the documents sent. The
+counts are kept for updates as one document per physical index in `<alias>.entity-names`.
 
 An update changes the live index in place: articles whose content hash changed have their
 paragraphs replaced, new ones are added, those whose source is gone are deleted.
@@ -17,6 +18,7 @@ paragraphs replaced, new ones are added, those whose source is gone are deleted.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -44,6 +46,7 @@ BULK_DOCUMENTS = 500
 BULK_TIMEOUT = 120.0
 ARTICLES_PER_BATCH = 200  # articles whose old paragraphs are looked up at once in an update
 GREEN_SECONDS = 60
+NAMES_SUFFIX = ".entity-names"  # the index holding each physical index's entity name counts
 
 
 def now() -> str:
@@ -157,17 +160,37 @@ def _unique_articles(sources: list[Path], report: ReadReport) -> Iterator[Articl
         yield article
 
 
-def named_articles(articles: Iterable[Article], entities: str, aliases: str,
-                   progress: Progress | None) -> list[tuple[Article, list[Entities]]]:
-    """Every article with its paragraphs' names, canonical across all of them (two passes)."""
+def save_names(client: OpenSearch, settings: OpenSearchSettings, index: str, names: EntityNames) -> None:
+    """Keep the archive's entity name counts of physical `index`, for updates."""
+    store = f"{settings.index}{NAMES_SUFFIX}"
+    client.indices.create(index=store, ignore=400, body={  # 400: it exists
+        "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
+        "mappings": {"dynamic": False, "properties": {}}})
+    client.index(index=store, id=index, body={"counts": json.dumps(names.to_json())}, refresh=True)
+
+
+def load_names(client: OpenSearch, settings: OpenSearchSettings, index: str) -> EntityNames:
+    """The entity name counts kept for physical `index` (none, logged, if there are none)."""
+    found = client.get(index=f"{settings.index}{NAMES_SUFFIX}", id=index, ignore=404)
+    if not found.get("found"):
+        log.warning("no entity name counts kept for %s: new names are canonical among the update's articles", index)
+        return EntityNames()
+    return EntityNames.from_json(json.loads(found["_source"]["counts"]))
+
+
+def named_articles(articles: Iterable[Article], entities: str, aliases: str, progress: Progress | None,
+                   names: EntityNames) -> list[tuple[Article, list[Entities]]]:
+    """Every article with its paragraphs' names, canonical across all of them and those `names`
+    counts (two passes); their names are added to `names`."""
     found: list[tuple[Article, list[Entities]]] = []
-    names = EntityNames()
     for article in articles:
         named = article_entities(article, entities)
         names.add_article(named, article.source)
         found.append((article, named))
         if progress:
             progress(article)
+    if not found:
+        return []
     canonical = names.canonicalizer(load_aliases(aliases or None))
     return [(article, [canonical.apply(e, article.source) for e in named]) for article, named in found]
 
@@ -215,8 +238,11 @@ def build(client: OpenSearch, settings: OpenSearchSettings, sources: Iterable[Pa
         meta = {"sources": [str(s.absolute()) for s in sources], "started_at": now()}
         call(settings, lambda: client.indices.create(index=name, body=index_body(settings.shards, meta)))
         try:
-            articles = named_articles(_unique_articles(sources, report), entities, aliases, progress)
+            names = EntityNames()
+            articles = named_articles(_unique_articles(sources, report), entities, aliases, progress, names)
             call(settings, lambda: bulk(client, _index_actions(name, articles, summary)))
+            if articles:
+                call(settings, lambda: save_names(client, settings, name, names))
             summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
             summary.seconds = round(time.monotonic() - started, 3)
             if summary.articles == 0:  # nothing to serve: the live index stays
@@ -250,6 +276,7 @@ def _make_live(client: OpenSearch, settings: OpenSearchSettings, name: str, summ
     client.indices.update_aliases(body={"actions": actions})
     for index in old:
         client.indices.delete(index=index)
+        client.delete(index=f"{settings.index}{NAMES_SUFFIX}", id=index, ignore=404)
 
 
 def _delete_quietly(client: OpenSearch, name: str) -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 from opensearchpy import OpenSearch, helpers
 
 from ...articles import Article, ReadReport, read_articles
+from ...entities import Entities, EntityNames
 from ...paragraphs import split_paragraphs
 from ..base import BuildSummary, Progress
 from .connection import OpenSearchSettings, call
-from .indexer import ARTICLES_PER_BATCH, build_lock, bulk, live_index, now
+from .indexer import ARTICLES_PER_BATCH, build_lock, bulk, live_index, load_names, named_articles, now, save_names
 from .mapping import document
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,13 @@ class _Update:
     """The bulk actions of one update, made batch by batch of changed articles."""
 
     def __init__(self, client: OpenSearch, index: str, indexed: dict[str, Indexed], summary: BuildSummary,
-                 entities: str, progress: Progress | None):
+                 entities: str, progress: Progress | None, names: EntityNames, aliases: str):
         self.client, self.index, self.indexed = client, index, indexed
         self.summary, self.entities, self.progress = summary, entities, progress
+        self.names, self.aliases = names, aliases  # the archive's entity name counts, with the changed articles'
         self.seen: set[str] = set()
 
-    def actions(self, articles: Iterable[Article], sources: list[Path]) -> Iterator[dict[str, object]]:
-        batch: list[Article] = []
+    def _changed_articles(self, articles: Iterable[Article]) -> Iterator[Article]:
         for article in articles:
             if article.id in self.seen:
                 continue
@@ -82,14 +83,16 @@ class _Update:
             known = self.indexed.get(article.id)
             if known is not None and known.content_hash == article.content_hash:
                 self.summary.unchanged += 1
+                if self.progress:
+                    self.progress(article)
             else:
-                batch.append(article)
-            if len(batch) >= ARTICLES_PER_BATCH:
-                yield from self._changed(batch)
-                batch = []
-            if self.progress:
-                self.progress(article)
-        yield from self._changed(batch)
+                yield article
+
+    def actions(self, articles: Iterable[Article], sources: list[Path]) -> Iterator[dict[str, object]]:
+        changed = named_articles(self._changed_articles(articles), self.entities, self.aliases, self.progress,
+                                 self.names)
+        for start in range(0, len(changed), ARTICLES_PER_BATCH):
+            yield from self._changed(changed[start:start + ARTICLES_PER_BATCH])
         gone = [article_id for article_id, known in self.indexed.items()
                 if article_id not in self.seen and (not Path(known.origin).exists() or _within(known.origin, sources))]
         for start in range(0, len(gone), ARTICLES_PER_BATCH):
@@ -97,11 +100,11 @@ class _Update:
                 yield from ({"_op_type": "delete", "_index": self.index, "_id": i} for i in sorted(ids))
         self.summary.deleted += len(gone)
 
-    def _changed(self, batch: list[Article]) -> Iterator[dict[str, object]]:
-        replaced = [article.id for article in batch if article.id in self.indexed]
+    def _changed(self, batch: list[tuple[Article, list[Entities]]]) -> Iterator[dict[str, object]]:
+        replaced = [article.id for article, _ in batch if article.id in self.indexed]
         old = paragraph_ids(self.client, self.index, replaced)
-        for article in batch:
-            paragraphs = split_paragraphs(article, self.entities)
+        for article, named in batch:
+            paragraphs = split_paragraphs(article, named=named)
             if article.id in self.indexed:
                 self.summary.replaced += 1
             else:
@@ -116,7 +119,8 @@ class _Update:
 
 
 def update(client: OpenSearch, settings: OpenSearchSettings, sources: Iterable[Path],
-           progress: Progress | None = None, wait: float = 0.0, entities: str = "rules") -> BuildSummary:
+           progress: Progress | None = None, wait: float = 0.0, entities: str = "rules",
+           aliases: str = "") -> BuildSummary:
     """Add new articles, replace changed ones and delete those whose source is gone.
 
     Changed means another content hash. Gone means its source file no longer exists, or lies
@@ -130,8 +134,11 @@ def update(client: OpenSearch, settings: OpenSearchSettings, sources: Iterable[P
     with build_lock(client, settings, wait):
         index = live_index(client, settings)
         indexed = call(settings, lambda: indexed_articles(client, index))
-        work = _Update(client, index, indexed, summary, entities, progress)
+        names = call(settings, lambda: load_names(client, settings, index))
+        work = _Update(client, index, indexed, summary, entities, progress, names, aliases)
         call(settings, lambda: bulk(client, work.actions(read_articles(sources, report), sources)))
+        if summary.articles:
+            call(settings, lambda: save_names(client, settings, index, names))
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
         summary.seconds = round(time.monotonic() - started, 3)
         call(settings, lambda: (
