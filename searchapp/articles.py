@@ -475,3 +475,14 @@ def count_articles(sources: Iterable[Path]) -> int:
             else:
                 total += 1
     return total
+
+
+def unique_articles(sources: list[Path], report: ReadReport) -> Iterator[Article]:
+    """The articles of `sources`; a repeated id is skipped and reported (the first is kept)."""
+    seen: set[str] = set()
+    for article in read_articles(sources, report):
+        if article.id in seen:
+            report.skip(article.origin, f"article id {article.id!r} appears twice; the first is kept")
+            continue
+        seen.add(article.id)
+        yield article

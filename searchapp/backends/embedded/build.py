@@ -6,13 +6,13 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh.filedb.filestore import FileStorage
 
-from ...articles import Article, ReadReport, count_articles, read_articles
+from ...articles import ReadReport, count_articles, unique_articles
 from ..base import BuildSummary, Progress
 from .generations import (
     GENERATIONS_KEPT,
@@ -97,17 +97,6 @@ def build_index(
     log.info("built %s: %d articles, %d paragraphs, %d skipped, %.2f s", generation.name, summary.articles,
              summary.paragraphs, len(summary.skipped), summary.seconds)
     return summary
-
-
-def unique_articles(sources: list[Path], report: ReadReport) -> Iterator[Article]:
-    """The articles of `sources`; a repeated id is skipped and reported (the first is kept)."""
-    seen: set[str] = set()
-    for article in read_articles(sources, report):
-        if article.id in seen:
-            report.skip(article.origin, f"article id {article.id!r} appears twice; the first is kept")
-            continue
-        seen.add(article.id)
-        yield article
 
 
 def _commit(staging: Path, parts: list[SegmentPart], summary: BuildSummary) -> None:

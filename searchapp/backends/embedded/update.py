@@ -21,10 +21,9 @@ from pathlib import Path
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import TermNotFound
 
-from ...articles import Article, ReadReport
+from ...articles import Article, ReadReport, unique_articles
 from ...entities import Canonicalizer
 from ..base import BuildSummary, Progress
-from .build import unique_articles
 from .generations import live_generation, read_meta, write_meta, writer_lock
 from .lexicon import Lexicon
 from .segments import canonical_names, load_names, save_names, segment_here

@@ -32,7 +32,7 @@ from pathlib import Path
 from opensearchpy import OpenSearch, helpers
 from opensearchpy import exceptions as os_errors
 
-from ...articles import Article, ReadReport, read_articles
+from ...articles import Article, ReadReport, unique_articles
 from ...entities import Entities, EntityNames, load_aliases
 from ...errors import IndexLocked, IndexMissing
 from ...paragraphs import article_entities, split_paragraphs
@@ -150,16 +150,6 @@ def _lock_holder(client: OpenSearch, name: str) -> dict[str, object]:
 # --- build -------------------------------------------------------------------------------
 
 
-def _unique_articles(sources: list[Path], report: ReadReport) -> Iterator[Article]:
-    seen: set[str] = set()
-    for article in read_articles(sources, report):
-        if article.id in seen:
-            report.skip(article.origin, f"article id {article.id!r} appears twice; the first is kept")
-            continue
-        seen.add(article.id)
-        yield article
-
-
 def save_names(client: OpenSearch, settings: OpenSearchSettings, index: str, names: EntityNames) -> None:
     """Keep the archive's entity name counts of physical `index`, for updates."""
     store = f"{settings.index}{NAMES_SUFFIX}"
@@ -239,7 +229,7 @@ def build(client: OpenSearch, settings: OpenSearchSettings, sources: Iterable[Pa
         call(settings, lambda: client.indices.create(index=name, body=index_body(settings.shards, meta)))
         try:
             names = EntityNames()
-            articles = named_articles(_unique_articles(sources, report), entities, aliases, progress, names)
+            articles = named_articles(unique_articles(sources, report), entities, aliases, progress, names)
             call(settings, lambda: bulk(client, _index_actions(name, articles, summary)))
             if articles:
                 call(settings, lambda: save_names(client, settings, name, names))
