@@ -9,7 +9,6 @@ from functools import lru_cache
 from importlib import resources
 
 PERSON, PLACE, ORG = "person", "place", "org"
-KINDS = (PERSON, PLACE, ORG)
 
 CONNECTOR = r"(?:of|for|and|&|de|du|la|le|van|von|der|den|da|di|bin|ibn)"
 CONNECTORS = frozenset(CONNECTOR[3:-1].split("|"))
