@@ -58,6 +58,7 @@ from .common import (
 from .http_latency import ask
 
 BEFORE = "34b2c19"
+MEASURES = ("build", "latency")
 BUILD_MODULES = ("searchapp.backends.embedded.build", "searchapp.indexing")  # where build_index lived
 BUILD_CHILD = """
 import json, sys, time
@@ -223,13 +224,30 @@ def compared(before: list[float], after: list[float], scale: float = 1.0, digits
             f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"]
 
 
-def run(before: str, corpora: Sequence[str], runs: int, after: str | None = None) -> list[str]:
+def run(before: str, corpora: Sequence[str], runs: int, after: str | None = None,
+        measures: Sequence[str] = MEASURES) -> list[str]:
     sides = [exported(before), exported(after, "after") if after else this_code()]
+    header = ["corpus", f"before {sides[0].label}, median (range)", f"after {sides[1].label}, median (range)",
+              "after / before", "per-run ratios, median (range)"]
     started_load = os.getloadavg()[0]
-    build_rows, p50_rows, p95_rows, kind_rows, notes = [], [], [], [], []
+    lines = [f"## Before and after: {sides[0].label} vs {sides[1].label}, {runs} runs each, taking turns", ""]
+    if "build" in measures:
+        rows = [[corpus, *compared(rates["before"], rates["after"])]
+                for corpus, rates in ((c, build_runs(sides, c, runs)) for c in corpora)]
+        lines += [f"Build speed, paragraphs/s (default processes; higher is better; before builds with "
+                  f"`{sides[0].build_module}`, after with `{sides[1].build_module}`):", "", *table(header, rows), ""]
+    if "latency" in measures:
+        lines += _latency_report(sides, corpora, runs, header, fresh="build" not in measures)
+    return lines + [f"Load average {started_load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.", ""]
+
+
+def _latency_report(sides: Sequence[Side], corpora: Sequence[str], runs: int, header: list[str],
+                    fresh: bool) -> list[str]:
+    p50_rows, p95_rows, kind_rows, notes = [], [], [], []
     for corpus in corpora:
-        rates = build_runs(sides, corpus, runs)
-        build_rows.append([corpus, *compared(rates["before"], rates["after"])])
+        if fresh:  # no timed builds ran: each version builds the index it serves
+            for side in sides:
+                build(side, corpus)
         found = latency_runs(sides, corpus, runs)
         p50_rows.append([corpus, *compared(found.p50["before"], found.p50["after"], 1000, 1)])
         p95_rows.append([corpus, *compared(found.p95["before"], found.p95["after"], 1000, 1)])
@@ -237,16 +255,10 @@ def run(before: str, corpora: Sequence[str], runs: int, after: str | None = None
                       for kind in found.kinds["before"]]
         notes.append(f"{corpus}: {found.failed} failed requests; {found.differ} of {runs * len(load_queries(corpus))} "
                      "query answers with other totals before than after")
-    header = ["corpus", f"before {sides[0].label}, median (range)", f"after {sides[1].label}, median (range)",
-              "after / before", "per-run ratios, median (range)"]
-    return [f"## Before and after: {sides[0].label} vs {sides[1].label}, {runs} runs each, taking turns", "",
-            f"Build speed, paragraphs/s (default processes; higher is better; before builds with "
-            f"`{sides[0].build_module}`, after with `{sides[1].build_module}`):", "", *table(header, build_rows), "",
-            "Search latency p50, ms (sequential keep-alive, both served at once, queries alternating):", "",
+    return ["Search latency p50, ms (sequential keep-alive, both served at once, queries alternating):", "",
             *table(header, p50_rows), "", "Search latency p95, ms:", "", *table(header, p95_rows), "",
             "p50 by query kind, ms:", "", *table(["corpus", "kind", *header[1:]], kind_rows), "",
-            "; ".join(notes) + f". Load average {started_load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
-            ""]
+            "; ".join(notes) + ".", ""]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -255,8 +267,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", choices=sorted(CORPORA), action="append", help="repeatable [default: all]")
     parser.add_argument("--runs", type=int, default=6, help="runs per version and corpus (even: each first as often)")
     parser.add_argument("--after", help="another commit in place of the code under test")
+    parser.add_argument("--measures", nargs="+", choices=MEASURES, default=list(MEASURES), help="[default: both]")
     args = parser.parse_args(argv)
-    lines = run(args.before, args.corpus or ["bbc", "reuters"], args.runs, args.after)
+    lines = run(args.before, args.corpus or ["bbc", "reuters"], args.runs, args.after, args.measures)
     print("\n".join(lines))
     print(f"saved {write_section('before_after', lines)}", file=sys.stderr)
 
