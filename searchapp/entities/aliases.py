@@ -5,6 +5,7 @@ canonical. Built in (``searchapp/data/entities_aliases.txt``) and from the user'
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -66,10 +67,12 @@ def load_aliases(path: str | Path | None = None) -> dict[str, str]:
         user = read_alias_file(path)
         table.update(user)
         log.info("entities: %d names in %d alias groups from %s", len(user), len(set(user.values())), path)
-    return {name: _follow(table, name) for name in table}
+    return {name: follow(table, name) for name in table}
 
 
-def _follow(table: dict[str, str], name: str) -> str:
+def follow(table: Mapping[str, str], name: str) -> str:
+    """The end of a chain of names in `table` ("Goldman" -> "Goldman Sachs" -> "Goldman Sachs and Co");
+    a cycle ends where it would repeat."""
     seen = {name}
     while (target := table.get(name, name)) not in seen:
         seen.add(target)

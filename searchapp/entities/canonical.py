@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from .aliases import follow
 from .lexicon import CONNECTORS, lexicon
 from .merge import Entities, initials, surname_keys
 
@@ -164,19 +165,10 @@ def _table(names: Iterable[str], aliases: Mapping[str, str], short: Mapping[str,
     """name -> canonical name, for the names whose canonical name is not `base`'s (or themselves)."""
     table = {}
     for name in names:
-        canonical = aliases.get(name) or _follow(short, name)
+        canonical = aliases.get(name) or follow(short, name)
         if canonical != base.get(name, name):
             table[name] = canonical
     return table
-
-
-def _follow(short: Mapping[str, str], name: str) -> str:
-    """The end of a chain of short forms ("Goldman" -> "Goldman Sachs" -> "Goldman Sachs and Co")."""
-    seen = {name}
-    while (target := short.get(name, name)) not in seen:
-        seen.add(target)
-        name = target
-    return name
 
 
 def _short_forms(facet: str, counts: Counter[str], aliases: Mapping[str, str],

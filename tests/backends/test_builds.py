@@ -3,28 +3,16 @@ content hash. Each test builds its own empty backend (`empty_backend`)."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from backend_suite import found
+from json_articles import article, articles_file
 
 from searchapp.backends import Backend
 
 SEEN_WITHIN = 2.0  # seconds: the embedded index looks for a new version at most every half second
-
-
-def articles_file(folder: Path, articles: list[dict]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "news.jsonl"
-    path.write_text("\n".join(json.dumps(a) for a in articles) + "\n", encoding="utf-8")
-    return path
-
-
-def article(article_id: str, *paragraphs: str) -> dict:
-    return {"id": article_id, "title": f"Story {article_id}", "text": "\n\n".join(paragraphs), "date": "2024-01-02"}
 
 
 def eventually(check: Callable[[], bool]) -> bool:

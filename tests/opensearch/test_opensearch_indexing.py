@@ -10,21 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from json_articles import article, articles_file
 
 from searchapp.backends.opensearch import ClusterRefused, ClusterUnavailable, OpenSearchBackend, OpenSearchSettings
 from searchapp.errors import EngineUnavailable, IndexLocked, IndexMissing, SearchIndexError
 from searchapp.search import make_request
-
-
-def articles_file(folder: Path, articles: list[dict]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "news.jsonl"
-    path.write_text("\n".join(json.dumps(a) for a in articles) + "\n", encoding="utf-8")
-    return path
-
-
-def article(article_id: str, *paragraphs: str) -> dict:
-    return {"id": article_id, "title": f"Story {article_id}", "text": "\n\n".join(paragraphs), "date": "2024-01-02"}
 
 
 def physical_indices(backend: OpenSearchBackend) -> list[str]:
