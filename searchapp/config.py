@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
 from .entities.aliases import read_alias_file
-from .search.tolerance import TypoPolicy
+from .search.tolerance import Synonyms, TypoPolicy
 
 PREFIX = "SEARCHAPP_"
 ENTITY_EXTRACTORS = ("rules", "spacy", "off")
@@ -85,6 +85,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     settings = replace(Settings(), **values)
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     TypoPolicy.parse(settings.typos)  # raises ValueError with what is wrong
+    Synonyms.load(settings.synonyms)  # a bad file fails now, in one line, not in a server's worker
     if settings.entities not in ENTITY_EXTRACTORS:
         raise ValueError(f"{PREFIX}ENTITIES must be one of {', '.join(ENTITY_EXTRACTORS)}, not {settings.entities!r}")
     if settings.entity_aliases:

@@ -3,6 +3,7 @@ common words, synonyms, "Did you mean" and why a hit is there."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,19 @@ def test_a_question_ranks_by_how_much_of_it_a_paragraph_holds(index):
 def test_a_short_query_keeps_all_words_first(index):
     page = search(index, "harbour noon")
     assert full(page) == ["harbour"] and all(hit.partial for hit in page.hits[1:])
+
+
+def test_a_bad_synonyms_file_stops_serve_with_one_line(index, tmp_path, searchapp_command):
+    """Checked when the settings load, not first in a server worker (a traceback per worker)."""
+    import socket
+    import subprocess
+
+    (tmp_path / "synonyms.txt").write_text("lonely\n")
+    env = {**os.environ, "SEARCHAPP_SYNONYMS": str(tmp_path / "synonyms.txt")}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    result = subprocess.run([*searchapp_command, "serve", "--port", port, "--index", str(index)], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "synonyms.txt:1: a synonym group needs at least two" in result.stderr
