@@ -61,8 +61,14 @@ def joined(values) -> str:
 def document_fields(paragraph) -> dict[str, object]:
     """A paragraph's values of every field, empty ones left out (a `Paragraph`)."""
     doc = paragraph.to_dict()
-    doc["month"] = paragraph.published[:7]
     doc["topic"] = joined(paragraph.topic.split(TOPIC_SEPARATOR))
     for name in ENTITY_FIELDS:
         doc[name] = joined(getattr(paragraph, name))
-    return {key: value for key, value in doc.items() if value != "" and key in FIELDS_BY_NAME}
+    return stored_document({key: value for key, value in doc.items() if value != "" and key in FIELDS_BY_NAME})
+
+
+def stored_document(stored: dict[str, object]) -> dict[str, object]:
+    """A document's values of every field from its stored ones: the fields that are not stored
+    are made from those that are (an index's segments are merged from their stored fields)."""
+    published = str(stored.get("published", ""))
+    return {**stored, "month": published[:7]} if published[:7] else dict(stored)

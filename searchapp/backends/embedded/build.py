@@ -69,7 +69,7 @@ def build_index(
             else:
                 part, names = segment_here(staging, articles, entities, progress, aliases)
                 parts = [part]
-            _commit(staging, parts, summary)
+            built = _commit(staging, parts, summary)
             save_names(staging, names)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -87,6 +87,7 @@ def build_index(
             "paragraphs": summary.paragraphs,
             "skipped": summary.skipped,
             "seconds": summary.seconds,
+            "built_segments": built,
         })
         # Make room first, so that a kill before the switch leaves at most GENERATIONS_KEPT.
         remove_old_generations(path, GENERATIONS_KEPT - 1)
@@ -99,8 +100,9 @@ def build_index(
     return summary
 
 
-def _commit(staging: Path, parts: list[SegmentPart], summary: BuildSummary) -> None:
-    """Make the segments one Whoosh index (in the articles' order) and save the word list."""
+def _commit(staging: Path, parts: list[SegmentPart], summary: BuildSummary) -> list[str]:
+    """Make the segments one Whoosh index (in the articles' order) and save the word list;
+    the segments' ids, which updates never merge (see `merging.py`)."""
     segments = [part.segment for part in parts if part.segment is not None]
     write_toc(FileStorage(str(staging)), make_schema(), segments, 1)
     lexicon = Lexicon()
@@ -109,3 +111,4 @@ def _commit(staging: Path, parts: list[SegmentPart], summary: BuildSummary) -> N
         summary.articles += part.articles
         summary.paragraphs += part.paragraphs
     lexicon.seal().save(staging)
+    return [segment.segment_id() for segment in segments]

@@ -20,7 +20,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from ...articles import Article
 from ...entities import Canonicalizer, Entities, EntityNames, load_aliases
-from ...fields import SEARCHED, document_fields
+from ...fields import SEARCHED, document_fields, stored_document
 from ...paragraphs import article_entities, split_paragraphs
 from .analysis import NewsAnalyzer
 from .lexicon import Lexicon, distinct_words, words_of
@@ -88,6 +88,12 @@ class PartBuilder:
             self.builder.add_document(document_fields(paragraph), {"text": self.analyzer.term_positions(text, words)})
             # In ASCII text the analyzer's words are the word list's: one pass over the text for both.
             self.lexicon.add(title_words | (distinct_words(words) if text.isascii() else words_of(text)))
+
+    def add_stored(self, stored: dict[str, object]) -> None:
+        """Write a document again from its stored fields (a merge); its words are counted already."""
+        text = str(stored.get("text", ""))
+        positions = self.analyzer.term_positions(text, self.analyzer.words(text))
+        self.builder.add_document(stored_document(stored), {"text": positions})
 
     def finish(self) -> SegmentPart:
         """Write the segment's files and term arrays."""

@@ -93,6 +93,13 @@ def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str,
     os.replace(staging, _folder(generation, segment_id))
 
 
+def remove_arrays_except(generation: Path, kept: set[str]) -> None:
+    """Delete the arrays of every segment but `kept` (the segments' files went with a merge)."""
+    for folder in generation.glob(f"{PREFIX}*"):
+        if folder.name.removeprefix(PREFIX) not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class SegmentArrays:
     """The memory-mapped arrays of one segment."""
 

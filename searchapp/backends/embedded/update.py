@@ -1,10 +1,11 @@
 """Updating the live generation in place: a new segment for new and changed articles, deletions
 marked in the old segments, published by one new table of contents.
 
-The new segment is written by the same `PartBuilder` as a build's. Nothing
-is merged or removed, so a reader of the previous version keeps every file
-it reads; a rebuild compacts. The new and changed articles' names are made
-canonical with the archive's counts kept by the build plus theirs; names
+The new segment is written by the same `PartBuilder` as a build's; the
+updates' segments are then merged (`merging.py`). The files of the previous version
+stay until the next one, so a server still opening it finds them. The new
+and changed articles' names are made canonical with the archive's counts
+kept by the build plus theirs; names
 already indexed keep the canonical form they were written with (a new full
 name for an old short form applies to the new articles only), and counts of
 deleted articles stay: a rebuild settles both.
@@ -26,7 +27,9 @@ from ...entities import Canonicalizer
 from ..base import BuildSummary, Progress
 from .generations import live_generation, read_meta, write_meta, writer_lock
 from .lexicon import Lexicon
+from .merging import merged_segments
 from .segments import canonical_names, load_names, save_names, segment_here
+from .term_arrays import remove_arrays_except
 from .whoosh_compat import Segment, delete_documents, open_reader, read_segments, write_toc
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,9 @@ def update_index(
                 save_names(generation, names)
                 _log_renamed(canonical_names(known, aliases), canonical_names(names, aliases))
                 segments = [*segments, part.segment] if part.segment is not None else segments
-            write_toc(storage, schema, segments, toc_generation + 1)
+            segments = merged_segments(generation, storage, schema, segments, toc_generation,
+                                       set(meta.get("built_segments", ())))
+            remove_arrays_except(generation, write_toc(storage, schema, segments, toc_generation + 1))
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
         summary.seconds = round(time.monotonic() - started, 3)
         write_meta(generation, {**meta, "updated_at": datetime.now(UTC).isoformat(timespec="seconds")})

@@ -11,6 +11,8 @@ scores compared with Whoosh's own).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.codec.base import Segment
@@ -23,6 +25,7 @@ from .w3_writer import INDEX_NAME, PostingsSink, SegmentBuilder
 
 DOCS = np.int32
 WEIGHTS = np.float32
+RETAIN_SECONDS = 60.0  # how long a replaced version's files stay: far longer than a search may run
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=WEIGHTS)
 
 __all__ = [
@@ -69,10 +72,35 @@ def read_segments(storage: FileStorage, generation: int | None = None) -> tuple[
     return toc.schema, toc.segments, toc.generation
 
 
-def write_toc(storage: FileStorage, schema, segments: list[Segment], generation: int) -> None:
-    """Publish `segments` as TOC `generation`, and delete files no TOC of that generation uses."""
+def write_toc(storage: FileStorage, schema, segments: list[Segment], generation: int) -> set[str]:
+    """Publish `segments` as TOC `generation`; delete the files of versions replaced more than
+    RETAIN_SECONDS ago, and return the ids of the segments of the versions kept.
+
+    Whoosh's `clean_files` deletes every other version at once; a server may still be opening
+    a version just replaced, or reading files of it for a request in flight.
+    """
     whoosh_index.TOC(schema, segments, generation).write(storage, INDEX_NAME)
-    whoosh_index.clean_files(storage, INDEX_NAME, generation, segments)
+    tocs = _toc_files(storage)
+    cutoff = time.time() - RETAIN_SECONDS
+    kept_tocs = {number for number in tocs
+                 if number == generation or (number + 1 in tocs and storage.file_modified(tocs[number + 1]) > cutoff)}
+    kept = {segment.segment_id() for segment in segments}
+    for number in kept_tocs - {generation}:
+        kept.update(segment.segment_id() for segment in read_segments(storage, number)[1])
+    segment_files = whoosh_index.TOC._segment_pattern(INDEX_NAME)
+    for filename in list(storage):
+        segment = segment_files.match(filename)
+        if segment and segment.group(1) not in kept:
+            storage.delete_file(filename)
+    for number in tocs.keys() - kept_tocs:
+        storage.delete_file(tocs[number])
+    return kept
+
+
+def _toc_files(storage: FileStorage) -> dict[int, str]:
+    """TOC generation -> file name, of every TOC in `storage`."""
+    pattern = whoosh_index.TOC._pattern(INDEX_NAME)
+    return {int(found.group(1)): name for name in storage if (found := pattern.match(name))}
 
 
 def open_reader(storage: FileStorage, schema, segments: list[Segment], generation: int) -> IndexReader:
