@@ -198,6 +198,27 @@ def test_snippet_fragments_are_whooshs():
     assert "&lt;services&gt;" not in expected and "<mark>Ferries</mark> &amp; <mark>ferry</mark>" in expected
 
 
+def test_the_word_cache_never_loses_a_word_another_thread_is_reading(monkeypatch):
+    """Defect: a full word cache was cleared in place, so a request between filling it and
+    reading it found its words gone (a KeyError, a 500), now likelier as one cache serves every
+    index version."""
+    from searchapp.search.highlighting import WordTerms
+
+    monkeypatch.setattr(WordTerms, "LIMIT", 2)
+    calls = []
+
+    def term_of(word: str) -> str:
+        calls.append(word)
+        if len(calls) == 4:  # the second word of the second call: another request finds the cache full
+            word_terms.words("other")
+        return word.upper()
+
+    word_terms = WordTerms(term_of)
+    word_terms.words("x y")  # two words: at the limit, not over
+    assert word_terms.words("alpha beta")[1] == ["ALPHA", "BETA"]
+    assert "other" in calls
+
+
 def test_a_very_long_word_is_found_without_widening_the_term_arrays(tmp_path):
     long_word = "x" * 300
     (tmp_path / "odd.jsonl").write_text(

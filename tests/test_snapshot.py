@@ -245,3 +245,25 @@ def test_updates_under_searches_do_not_pile_up_open_files_or_mapped_arrays(tmp_p
     # version stop growing; versions kept alive, or segments never merged, make them grow every update.
     for kind in (0, 1):
         assert counts[-1][kind] <= max(count[kind] for count in counts[:4]) + 2, (kind, counts)
+
+
+def test_versions_analysed_alike_share_the_word_caches(tmp_path, write_article):
+    """Each version unpickles its own analyzer; with caches of their own, every update made each
+    server analyse the words of its hits again while the old caches were still held."""
+    from searchapp.backends.embedded.analysis import NewsAnalyzer
+    from searchapp.backends.embedded.snapshot import Snapshots
+
+    source = _corpus(tmp_path / "alpha", "alpha", write_article)
+    path = tmp_path / "index"
+    build_index(path, [source], procs=1)
+    snapshots = Snapshots(path)
+    with snapshots.acquire() as before:
+        write_article(source, "alpha-extra", "Extra", ["The alpha council on an extra day."])
+        update_index(path, [source])
+        with snapshots.acquire() as after:
+            assert after.version != before.version
+            assert after.schema["text"].analyzer is not before.schema["text"].analyzer
+            assert after.word_terms is before.word_terms
+            assert after.schema["text"].analyzer._stems is before.schema["text"].analyzer._stems
+    assert NewsAnalyzer(stoplist={"the"})._stems is not NewsAnalyzer()._stems  # analysed differently
+    snapshots.close()

@@ -39,8 +39,8 @@ def opening(text: str) -> Markup:
 
 class WordTerms:
     """Each word as the index has it ('' for a stop word), remembered: a page of hits repeats the
-    same words, and analyzing a word alone is slow. One per index version (its snapshot owns it),
-    so the memory goes with the version."""
+    same words, and analyzing a word alone is slow. One per analyzer configuration, shared by
+    the threads and index versions that analyse alike."""
 
     LIMIT = 200_000
 
@@ -51,8 +51,8 @@ class WordTerms:
     def words(self, text: str) -> tuple[list[re.Match], list[str]]:
         """The words of `text` and what each is in the index, found by C loops where possible."""
         known = self._known
-        if len(known) > self.LIMIT:
-            known.clear()
+        if len(known) > self.LIMIT:  # a new dict: another thread may be reading the old one
+            known = self._known = {}
         words = _WORD.findall(text)
         for word in set(words).difference(known):
             known[word] = self._term_of(word)

@@ -43,8 +43,12 @@ class NewsAnalyzer(Tokenizer):
     def _prepare(self) -> None:
         self._pattern = re.compile(WORD_PATTERN)
         self._stem_word = Stemmer.Stemmer("english").stemWord
-        self._stems: dict[str, str] = {}
-        self._index_stems = _StemCache(self)
+        self._stems, self._index_stems = _shared_caches(self)
+
+    @property
+    def configuration(self) -> tuple[frozenset[str], int]:
+        """What the analysis depends on: equal configurations give equal terms."""
+        return self.stoplist, self.minsize
 
     def __getstate__(self) -> dict[str, object]:
         return {"stoplist": self.stoplist, "minsize": self.minsize}
@@ -54,7 +58,7 @@ class NewsAnalyzer(Tokenizer):
         self._prepare()
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, NewsAnalyzer) and self.__getstate__() == other.__getstate__()
+        return isinstance(other, NewsAnalyzer) and self.configuration == other.configuration
 
     def _stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -128,6 +132,19 @@ class _StemCache(dict):
         stopped = len(word) < analyzer.minsize or word in analyzer.stoplist
         stem = self[word] = "" if stopped else analyzer._stem_word(word)
         return stem
+
+
+_CACHES: dict[tuple[frozenset[str], int], tuple[dict[str, str], _StemCache]] = {}
+
+
+def _shared_caches(analyzer: NewsAnalyzer) -> tuple[dict[str, str], _StemCache]:
+    """The stem caches of every analyzer configured as `analyzer`. Each index version unpickles
+    its own analyzer; with caches of their own, every update made a server fill them again
+    while the old ones were still held, and the heap grew (+6 MiB per worker at the first update)."""
+    caches = _CACHES.get(analyzer.configuration)
+    if caches is None:
+        caches = _CACHES.setdefault(analyzer.configuration, ({}, _StemCache(analyzer)))
+    return caches
 
 
 def _positions_of_repeated(terms: list[str], first: int) -> dict[str, int | list[int]]:
