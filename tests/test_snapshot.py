@@ -267,3 +267,28 @@ def test_versions_analysed_alike_share_the_word_caches(tmp_path, write_article):
             assert after.schema["text"].analyzer._stems is before.schema["text"].analyzer._stems
     assert NewsAnalyzer(stoplist={"the"})._stems is not NewsAnalyzer()._stems  # analysed differently
     snapshots.close()
+
+
+def test_cached_pages_of_the_old_version_go_before_the_new_version_opens(tmp_path, write_article, monkeypatch):
+    """Freed first, the old pages' memory holds the new version; freed after, the heap grew by both."""
+    from searchapp.backends.embedded.snapshot import Snapshots
+
+    source = _corpus(tmp_path / "alpha", "alpha", write_article)
+    path = tmp_path / "index"
+    build_index(path, [source], procs=1)
+    backend = EmbeddedBackend(path)
+    backend.search(make_request("alpha"))
+    backend.search(make_request("council"))
+    pages_when_opening = []
+    open_version = Snapshots._open
+
+    def counting_open(self, *args):
+        pages_when_opening.append(len(backend._cache))
+        return open_version(self, *args)
+
+    monkeypatch.setattr(Snapshots, "_open", counting_open)
+    write_article(source, "alpha-extra", "Extra", ["The alpha council on an extra day."])
+    update_index(path, [source])
+    assert backend.search(make_request("alpha")).total == ARTICLES * PARAGRAPHS + 1
+    assert pages_when_opening == [0]
+    assert len(backend._cache) == 1

@@ -43,7 +43,7 @@ class EmbeddedBackend:
         self.options = options
         self.entities = entities
         self.entity_aliases = entity_aliases
-        self.snapshots = Snapshots(self.path)
+        self.snapshots = Snapshots(self.path, on_new_version=self._forget_pages)
         self._cache: OrderedDict[tuple, SearchPage] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
@@ -122,6 +122,12 @@ class EmbeddedBackend:
             if page is not None:
                 self._cache.move_to_end(key)
             return page
+
+    def _forget_pages(self) -> None:
+        """Drop the cached pages before a new version opens: they are never asked for again, and
+        freed first, their memory holds the new version instead of growing the heap by as much."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def _remember(self, key: tuple, page: SearchPage) -> None:
         if self._cache_size <= 0 or page.timed_out:

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -182,8 +182,9 @@ def _close_all(searchers: dict[int, Searcher]) -> None:
 class Snapshots:
     """The live snapshot of the index at `path`, opened anew when the version changes."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, on_new_version: Callable[[], None] = lambda: None):
         self.path = Path(path)
+        self._on_new_version = on_new_version  # called before a new version opens
         self._current: Snapshot | None = None
         self._checked = 0.0
         self._lock = threading.Lock()  # guards `_current` and reference counts
@@ -230,6 +231,7 @@ class Snapshots:
         try:
             current = self._current
             if current is None or current.version != (generation.name, toc):
+                self._on_new_version()
                 self._replace(self._open(generation, toc, current))
         finally:
             self._opening.release()
