@@ -269,8 +269,9 @@ def test_versions_analysed_alike_share_the_word_caches(tmp_path, write_article):
     snapshots.close()
 
 
-def test_cached_pages_of_the_old_version_go_before_the_new_version_opens(tmp_path, write_article, monkeypatch):
-    """Freed first, the old pages' memory holds the new version; freed after, the heap grew by both."""
+def test_cached_pages_and_terms_of_the_old_version_go_before_the_new_version_opens(tmp_path, write_article,
+                                                                                   monkeypatch):
+    """Freed first, the old caches' memory holds the new version; freed after, the heap grew by both."""
     from searchapp.backends.embedded.snapshot import Snapshots
 
     source = _corpus(tmp_path / "alpha", "alpha", write_article)
@@ -279,16 +280,18 @@ def test_cached_pages_of_the_old_version_go_before_the_new_version_opens(tmp_pat
     backend = EmbeddedBackend(path)
     backend.search(make_request("alpha"))
     backend.search(make_request("council"))
-    pages_when_opening = []
+    with backend.snapshots.acquire() as old:
+        assert old.postings._terms
+    cached_when_opening = []
     open_version = Snapshots._open
 
     def counting_open(self, *args):
-        pages_when_opening.append(len(backend._cache))
+        cached_when_opening.append((len(backend._cache), len(old.postings._terms)))
         return open_version(self, *args)
 
     monkeypatch.setattr(Snapshots, "_open", counting_open)
     write_article(source, "alpha-extra", "Extra", ["The alpha council on an extra day."])
     update_index(path, [source])
     assert backend.search(make_request("alpha")).total == ARTICLES * PARAGRAPHS + 1
-    assert pages_when_opening == [0]
+    assert cached_when_opening == [(0, 0)]
     assert len(backend._cache) == 1

@@ -139,8 +139,8 @@ _CACHES: dict[tuple[frozenset[str], int], tuple[dict[str, str], _StemCache]] = {
 
 def _shared_caches(analyzer: NewsAnalyzer) -> tuple[dict[str, str], _StemCache]:
     """The stem caches of every analyzer configured as `analyzer`. Each index version unpickles
-    its own analyzer; with caches of their own, every update made a server fill them again
-    while the old ones were still held, and the heap grew (+6 MiB per worker at the first update)."""
+    its own analyzer; with caches of their own, every update made a server stem again every
+    word it had already seen."""
     caches = _CACHES.get(analyzer.configuration)
     if caches is None:
         caches = _CACHES.setdefault(analyzer.configuration, ({}, _StemCache(analyzer)))

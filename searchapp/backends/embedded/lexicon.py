@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
@@ -85,13 +86,14 @@ class Lexicon:
 
     @classmethod
     def load(cls, folder: Path) -> Lexicon:
-        """The lexicon of a generation; empty if it has none."""
+        """The lexicon of a generation; empty if it has none. Its words are interned: the
+        versions a server holds at once while it switches share them rather than each its own."""
         counts: Counter[str] = Counter()
         try:
             with open(folder / LEXICON_FILE, encoding="utf-8") as handle:
                 for line in handle:
                     word, _, count = line.rstrip("\n").partition("\t")
-                    counts[word] = int(count or 0)
+                    counts[sys.intern(word)] = int(count or 0)
         except FileNotFoundError:
             pass
         return cls(counts)

@@ -213,6 +213,12 @@ class Postings:
                     self._cached_postings -= len(dropped)
         return found
 
+    def forget_terms(self) -> None:
+        """Drop the cached terms (a newer version is opening; requests still here read them again)."""
+        with self._lock:
+            self._terms.clear()
+            self._cached_postings = 0
+
     def term_docs(self, fieldname: str, text: str) -> np.ndarray:
         return self.term(fieldname, text).docs
 

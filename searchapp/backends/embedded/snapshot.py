@@ -156,7 +156,8 @@ _WORD_TERMS: dict[tuple, WordTerms] = {}
 
 def _word_terms(analyzer: NewsAnalyzer) -> WordTerms:
     """The highlighter's word cache, shared by every version analysed alike: what a word is in
-    the index depends on the analyzer alone, and refilling it for each version grew the heap."""
+    the index depends on the analyzer alone, so an update need not make a server analyse the
+    words of its hits again."""
     found = _WORD_TERMS.get(analyzer.configuration)
     if found is None:
         found = _WORD_TERMS.setdefault(analyzer.configuration, WordTerms(
@@ -231,7 +232,10 @@ class Snapshots:
         try:
             current = self._current
             if current is None or current.version != (generation.name, toc):
+                # What the old version cached goes first, so the new one reuses its memory.
                 self._on_new_version()
+                if current is not None:
+                    current.postings.forget_terms()
                 self._replace(self._open(generation, toc, current))
         finally:
             self._opening.release()

@@ -2,13 +2,13 @@
 marked in the old segments, published by one new table of contents.
 
 The new segment is written by the same `PartBuilder` as a build's; the
-updates' segments are then merged (`merging.py`). The files of the previous version
-stay until the next one, so a server still opening it finds them. The new
-and changed articles' names are made canonical with the archive's counts
-kept by the build plus theirs; names
-already indexed keep the canonical form they were written with (a new full
-name for an old short form applies to the new articles only), and counts of
-deleted articles stay: a rebuild settles both.
+updates' segments are then merged (`merging.py`). The files of a replaced
+version stay a minute (`whoosh_compat.RETAIN_SECONDS`), so a server still
+opening it or answering from it finds them. The new and changed articles'
+names are made canonical with the archive's counts kept by the build plus
+theirs; names already indexed keep the canonical form they were written with
+(a new full name for an old short form applies to the new articles only), and
+counts of deleted articles stay: a rebuild settles both.
 """
 
 from __future__ import annotations
