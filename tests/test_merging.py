@@ -77,6 +77,16 @@ def test_segments_stay_few_however_many_updates():
     assert sum(s.live for s in segments) == sum(1 + n % 30 for n in range(1000))
 
 
+def test_a_merge_can_make_every_field_that_is_not_stored():
+    """A merge writes documents from their stored fields: a field added unstored must be derived."""
+    from searchapp.fields import FIELDS, stored_document
+
+    stored = {field.name: "2024-03-05" if field.name == "published" else "x" for field in FIELDS if field.stored}
+    made = stored_document(stored)
+    assert {field.name for field in FIELDS} <= set(made)
+    assert made["month"] == "2024-03"
+
+
 # --- on disk ----------------------------------------------------------------------------
 
 
