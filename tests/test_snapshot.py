@@ -249,7 +249,7 @@ def test_updates_under_searches_do_not_pile_up_open_files_or_mapped_arrays(tmp_p
 
 def test_versions_analysed_alike_share_the_word_caches(tmp_path, write_article):
     """Each version unpickles its own analyzer; with caches of their own, every update made each
-    server analyse the words of its hits again while the old caches were still held."""
+    server stem and analyse again the words it had seen."""
     from searchapp.backends.embedded.analysis import NewsAnalyzer
     from searchapp.backends.embedded.snapshot import Snapshots
 
