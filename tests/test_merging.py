@@ -185,3 +185,31 @@ def test_files_of_replaced_versions_go_once_no_server_can_still_be_opening_them(
     assert [name for name in files if name.endswith(".toc")] == [f"_MAIN_{toc}.toc"]
     assert {name.removeprefix("arrays-") for name in files if name.startswith("arrays-")} == kept
     assert {name.split(".")[0] for name in files if name.startswith("MAIN_")} == kept
+
+
+def test_an_index_built_before_merging_keeps_its_builds_segments(tmp_path, base, write_article, monkeypatch):
+    """Its meta lists no build segments: they must not be taken for updates' and rewritten."""
+    from searchapp.backends.embedded.generations import write_meta
+
+    path = tmp_path / "index"
+    monkeypatch.setattr("searchapp.backends.embedded.build.ARTICLES_PER_PROCESS", 2)
+    build_index(path, [base], procs=4)
+    generation = current_generation(path)
+    meta = read_meta(path, generation)
+    built = meta.pop("built_segments")
+    write_meta(generation, meta)
+    write_article(base, "extra", "Extra", ["The harbour ferry ran late."])
+    update_index(path, [base])
+    assert {s.segment_id() for s in _live_segments(path)} >= set(built)
+    assert read_meta(path, generation)["built_segments"] == built
+
+
+def test_an_update_removes_what_a_killed_writer_left(tmp_path, base, write_article):
+    path = tmp_path / "index"
+    build_index(path, [base], procs=1)
+    leftover = current_generation(path) / ".arrays-MAIN_killedwriter0000.tmp"
+    leftover.mkdir()
+    (leftover / "text.terms.npy").write_bytes(b"half")
+    write_article(base, "extra", "Extra", ["The harbour ferry ran late."])
+    update_index(path, [base])
+    assert not leftover.exists()

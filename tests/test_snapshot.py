@@ -8,6 +8,7 @@ import json
 import logging
 import shutil
 import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -295,3 +296,43 @@ def test_cached_pages_and_terms_of_the_old_version_go_before_the_new_version_ope
     assert backend.search(make_request("alpha")).total == ARTICLES * PARAGRAPHS + 1
     assert cached_when_opening == [(0, 0)]
     assert len(backend._cache) == 1
+
+
+def test_a_server_idle_through_two_updates_waits_for_the_new_version_not_the_deleted_one(tmp_path, write_article,
+                                                                                          monkeypatch):
+    """An update removes the files of versions replaced a minute before. A server idle through two
+    updates still holds such a version; requests that come while another opens the new version
+    must wait for it rather than be served by files that are gone."""
+    from searchapp.backends.embedded.snapshot import Snapshots
+
+    monkeypatch.setattr("searchapp.backends.embedded.whoosh_compat.RETAIN_SECONDS", 0)
+    source = _corpus(tmp_path / "alpha", "alpha", write_article)
+    path = tmp_path / "index"
+    build_index(path, [source], procs=1)
+    snapshots = Snapshots(path)
+    with snapshots.acquire() as idle:
+        old = idle.version
+    for number in range(2):
+        write_article(source, f"alpha-extra-{number}", "Extra", [f"The alpha council on extra day {number}."])
+        update_index(path, [source])
+    open_version = Snapshots._open
+
+    def slow_open(self, *args):
+        time.sleep(0.5)
+        return open_version(self, *args)
+
+    monkeypatch.setattr(Snapshots, "_open", slow_open)
+    seen = []
+
+    def request() -> None:
+        with snapshots.acquire() as snap:
+            seen.append(snap.version)
+
+    threads = [threading.Thread(target=request) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)  # the first is opening the new version when the others come
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 3 and old not in seen and len(set(seen)) == 1
+    snapshots.close()

@@ -34,7 +34,7 @@ from .facet_counts import FacetColumns, column_values
 from .generations import live_generation, read_meta
 from .lexicon import Lexicon
 from .matching import Postings, sort_ranks
-from .whoosh_compat import latest_toc_generation, open_reader, read_segments
+from .whoosh_compat import latest_toc_generation, open_reader, read_segments, toc_exists
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,11 @@ class Snapshot:
             with self._lock:
                 self._searchers[thread] = searcher
         return searcher
+
+    def has_files(self) -> bool:
+        """Whether this version's files are still there (an update removes those of a version
+        replaced a minute before: a server idle through two updates may hold such a version)."""
+        return toc_exists(self._storage, self.version[1])
 
     def close(self) -> None:
         with self._lock:
@@ -190,6 +195,7 @@ class Snapshots:
         self._checked = 0.0
         self._lock = threading.Lock()  # guards `_current` and reference counts
         self._opening = threading.Lock()  # one thread opens a new version; the others keep the old one
+        self._switching = False  # a new version was noticed and is being opened: every request looks
 
     @contextmanager
     def acquire(self) -> Iterator[Snapshot]:
@@ -221,14 +227,18 @@ class Snapshots:
     def _refresh(self) -> None:
         now = time.monotonic()
         current = self._current
-        if current is not None and now - self._checked < REFRESH_SECONDS:
+        if current is not None and now - self._checked < REFRESH_SECONDS and not self._switching:
             return
         self._checked = now
         generation, toc = self._live_version()
         if current is not None and current.version == (generation.name, toc):
+            self._switching = False
             return
-        if not self._opening.acquire(blocking=current is None):
-            return  # another request is opening the new version; this one is served by the old
+        self._switching = True
+        # While another request opens the new version this one is served by the old, unless the
+        # old one's files are gone: then it waits.
+        if not self._opening.acquire(blocking=current is None or not current.has_files()):
+            return
         try:
             current = self._current
             if current is None or current.version != (generation.name, toc):
@@ -238,6 +248,7 @@ class Snapshots:
                     current.postings.forget_terms()
                 self._replace(self._open(generation, toc, current))
         finally:
+            self._switching = False
             self._opening.release()
 
     def _open(self, generation: Path, toc: int, current: Snapshot | None) -> Snapshot:

@@ -94,10 +94,13 @@ def write_segment_arrays(generation: Path, segment_id: str, fields: Mapping[str,
 
 
 def remove_arrays_except(generation: Path, kept: set[str]) -> None:
-    """Delete the arrays of every segment but `kept` (the segments' files went with a merge)."""
+    """Delete the arrays of every segment but `kept` (the segments' files went with a merge), and
+    the staging folders of writers that were killed (the caller holds the writer lock)."""
     for folder in generation.glob(f"{PREFIX}*"):
         if folder.name.removeprefix(PREFIX) not in kept:
             shutil.rmtree(folder, ignore_errors=True)
+    for staging in generation.glob(f".{PREFIX}*.tmp"):
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class SegmentArrays:

@@ -57,6 +57,8 @@ def update_index(
         meta = read_meta(path, generation)
         storage = FileStorage(str(generation))
         schema, segments, toc_generation = read_segments(storage)
+        # An index built before merging lists no build segments: what it holds counts as built.
+        meta.setdefault("built_segments", [segment.segment_id() for segment in segments])
         indexed = _indexed_articles(storage, schema, segments, toc_generation)
         summary, report = BuildSummary(path=str(path)), ReadReport()
         changed, removed = _changes(sources, indexed, report, summary, progress)
@@ -75,7 +77,7 @@ def update_index(
                 _log_renamed(canonical_names(known, aliases), canonical_names(names, aliases))
                 segments = [*segments, part.segment] if part.segment is not None else segments
             segments = merged_segments(generation, storage, schema, segments, toc_generation,
-                                       set(meta.get("built_segments", ())))
+                                       set(meta["built_segments"]))
             remove_arrays_except(generation, write_toc(storage, schema, segments, toc_generation + 1))
         summary.skipped = [f"{s.path}: {s.reason}" for s in report.skipped]
         summary.seconds = round(time.monotonic() - started, 3)

@@ -31,7 +31,7 @@ _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=WEIGHTS)
 __all__ = [
     "INDEX_NAME", "PostingsSink", "Segment", "SearchappCodec", "SegmentBuilder", "delete_documents", "field_lengths",
     "open_reader", "latest_toc_generation", "posting_arrays", "prefix_terms", "raw_postings",
-    "read_segments", "write_toc",
+    "read_segments", "toc_exists", "write_toc",
 ]
 
 
@@ -87,14 +87,19 @@ def write_toc(storage: FileStorage, schema, segments: list[Segment], generation:
     kept = {segment.segment_id() for segment in segments}
     for number in kept_tocs - {generation}:
         kept.update(segment.segment_id() for segment in read_segments(storage, number)[1])
+    for number in tocs.keys() - kept_tocs:  # first: a version whose TOC is there has all its files
+        storage.delete_file(tocs[number])
     segment_files = whoosh_index.TOC._segment_pattern(INDEX_NAME)
     for filename in list(storage):
         segment = segment_files.match(filename)
         if segment and segment.group(1) not in kept:
             storage.delete_file(filename)
-    for number in tocs.keys() - kept_tocs:
-        storage.delete_file(tocs[number])
     return kept
+
+
+def toc_exists(storage: FileStorage, generation: int) -> bool:
+    """Whether TOC `generation` is still there, and with it every file of its version."""
+    return storage.file_exists(whoosh_index.TOC._filename(INDEX_NAME, generation))
 
 
 def _toc_files(storage: FileStorage) -> dict[int, str]:
