@@ -193,7 +193,7 @@ def test_snippet_fragments_are_whooshs():
 
     expected = highlight.highlight(text, frozenset(terms), analyzer,
                                    highlight.ContextFragmenter(maxchars=220, surround=60), Formatter(), top=3)
-    word_terms = WordTerms(lambda word: next((t.text for t in analyzer(word, mode="query")), ""))
+    word_terms = WordTerms(analyzer.query_term)
     assert str(snippet(text, terms, word_terms)) == expected
     assert "&lt;services&gt;" not in expected and "<mark>Ferries</mark> &amp; <mark>ferry</mark>" in expected
 

@@ -19,6 +19,7 @@ import Stemmer
 from whoosh.analysis import STOP_WORDS, Token, Tokenizer
 
 from ...fields import WORD_PATTERN
+from ...search.highlighting import WordTerms
 
 __all__ = ["STOP_WORDS", "NewsAnalyzer"]
 
@@ -43,12 +44,16 @@ class NewsAnalyzer(Tokenizer):
     def _prepare(self) -> None:
         self._pattern = re.compile(WORD_PATTERN)
         self._stem_word = Stemmer.Stemmer("english").stemWord
-        self._stems, self._index_stems = _shared_caches(self)
+        self._stems, self._index_stems, self.word_terms = _shared_caches(self)
 
     @property
     def configuration(self) -> tuple[frozenset[str], int]:
         """What the analysis depends on: equal configurations give equal terms."""
         return self.stoplist, self.minsize
+
+    def query_term(self, word: str) -> str:
+        """What one word is in the index ('' for a stop word), as a query analyses it."""
+        return next((token.text for token in self(word, mode="query")), "")
 
     def __getstate__(self) -> dict[str, object]:
         return {"stoplist": self.stoplist, "minsize": self.minsize}
@@ -134,16 +139,18 @@ class _StemCache(dict):
         return stem
 
 
-_CACHES: dict[tuple[frozenset[str], int], tuple[dict[str, str], _StemCache]] = {}
+_Caches = tuple[dict[str, str], _StemCache, WordTerms]
+_CACHES: dict[tuple[frozenset[str], int], _Caches] = {}
 
 
-def _shared_caches(analyzer: NewsAnalyzer) -> tuple[dict[str, str], _StemCache]:
-    """The stem caches of every analyzer configured as `analyzer`. Each index version unpickles
-    its own analyzer; with caches of their own, every update made a server stem again every
-    word it had already seen."""
+def _shared_caches(analyzer: NewsAnalyzer) -> _Caches:
+    """The stem caches and the highlighter's word cache of every analyzer configured as
+    `analyzer`. Each index version unpickles its own analyzer; with caches of their own, every
+    update made a server analyse again every word it had already seen."""
     caches = _CACHES.get(analyzer.configuration)
     if caches is None:
-        caches = _CACHES.setdefault(analyzer.configuration, ({}, _StemCache(analyzer)))
+        caches = _CACHES.setdefault(analyzer.configuration,
+                                    ({}, _StemCache(analyzer), WordTerms(analyzer.query_term)))
     return caches
 
 

@@ -28,8 +28,6 @@ from whoosh.searching import Searcher
 
 from ...errors import SearchIndexError
 from ...search.facets import ARTICLE
-from ...search.highlighting import WordTerms
-from .analysis import NewsAnalyzer
 from .facet_counts import FacetColumns, column_values
 from .generations import live_generation, read_meta
 from .lexicon import Lexicon
@@ -76,7 +74,7 @@ class Snapshot:
         if not len(self.lexicon) and self.documents:
             log.warning("%s has no word list: prefixes and spelling suggestions find nothing; rebuild the index",
                         generation)
-        self.word_terms = _word_terms(self.schema["text"].analyzer)
+        self.word_terms = self.schema["text"].analyzer.word_terms  # shared by versions analysed alike
         self.titles: dict[str, str] = {}  # article id -> title, filled as the article facet shows them
         self._ranks: dict[str, np.ndarray] = {}
         self._first_paragraphs: np.ndarray | None = None
@@ -154,20 +152,6 @@ class Snapshot:
             newest = sort == "newest"
             self._ranks[sort] = sort_ranks(-published if newest else published, self.article_codes(), position)
         return self._ranks[sort]
-
-
-_WORD_TERMS: dict[tuple, WordTerms] = {}
-
-
-def _word_terms(analyzer: NewsAnalyzer) -> WordTerms:
-    """The highlighter's word cache, shared by every version analysed alike: what a word is in
-    the index depends on the analyzer alone, so an update need not make a server analyse the
-    words of its hits again."""
-    found = _WORD_TERMS.get(analyzer.configuration)
-    if found is None:
-        found = _WORD_TERMS.setdefault(analyzer.configuration, WordTerms(
-            lambda word: next((t.text for t in analyzer(word, mode="query")), "")))
-    return found
 
 
 def _return_free_memory() -> None:
